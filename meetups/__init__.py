@@ -1,0 +1,94 @@
+"""City Meetups: the application factory."""
+from pathlib import Path
+
+from flask import Flask, request
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import event
+
+from .config import load_config
+from .errors import register_error_handlers
+from .extensions import babel, csrf, db, limiter, login_manager, migrate
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    import os
+
+    instance = os.environ.get("MEETUPS_INSTANCE_PATH") or str(PROJECT_ROOT / "instance")
+    if test_config and "INSTANCE_PATH" in test_config:
+        instance = test_config["INSTANCE_PATH"]
+    app = Flask(
+        __name__,
+        instance_path=str(Path(instance).resolve()),
+        instance_relative_config=True,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+    )
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    load_config(app, test_config)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    babel.init_app(app, locale_selector=_select_locale)
+    login_manager.init_app(app)
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message = _l("Please sign in to open that page.")
+    login_manager.login_message_category = "info"
+
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            event.listen(db.engine, "connect", _sqlite_pragmas)
+
+    from . import models  # noqa: F401  (every table known to Flask-Migrate)
+    from .accounts.api import bp as accounts_api
+    from .accounts.views import bp as accounts
+    from .main.views import bp as main
+
+    app.register_blueprint(main)
+    app.register_blueprint(accounts)
+    app.register_blueprint(accounts_api)
+    # The JSON API authenticates by bearer token; session-backed API calls are checked in
+    # accounts.access.api_user instead.
+    csrf.exempt(accounts_api)
+
+    from .cli import register_cli
+
+    register_cli(app)
+    register_error_handlers(app)
+
+    @app.context_processor
+    def template_globals():
+        from .forms import EmptyForm
+
+        return {
+            "languages": app.config["LANGUAGES"],
+            "current_locale": str(get_locale()),
+            "logout_form": EmptyForm(),
+        }
+
+    return app
+
+
+def _select_locale() -> str:
+    from flask import current_app
+
+    languages = list(current_app.config["LANGUAGES"])
+    chosen = request.args.get("lang") or request.cookies.get("lang")
+    if chosen in languages:
+        return chosen
+    return request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys = ON")
+    cursor.execute("PRAGMA busy_timeout = 15000")
+    mode = cursor.execute("PRAGMA journal_mode").fetchone()[0]
+    if mode.lower() not in ("wal", "memory"):
+        cursor.execute("PRAGMA journal_mode = WAL")
+    cursor.execute("PRAGMA synchronous = NORMAL")
+    cursor.close()

@@ -1,0 +1,1 @@
+"""The city gazetteer: cities with English and Chinese names, provinces and coordinates."""

