@@ -67,10 +67,10 @@ def load_config(app, test_config=None) -> None:
     app.config["RATELIMIT_ENABLED"] = limit != "off"
     app.config["PUBLIC_WRITE_LIMIT"] = DEFAULT_RATELIMIT if limit in ("default", "off") else limit
 
-    if production:
-        app.config.setdefault("SESSION_COOKIE_SECURE", True)
-        app.config.setdefault("REMEMBER_COOKIE_SECURE", True)
-    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+    if production:  # production is served over HTTPS (see README): cookies never travel in clear
+        app.config["SESSION_COOKIE_SECURE"] = True
+        app.config["REMEMBER_COOKIE_SECURE"] = True
+    app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
 
 
 def _instance_secret_key(instance: Path) -> str:

@@ -1,0 +1,238 @@
+"""Fixtures: an app per test on SQLite and (with MEETUPS_TEST_POSTGRES_URL) PostgreSQL, factories,
+a login helper, a CLI runner and a live server for browser tests."""
+import os
+import re
+import shutil
+import threading
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from flask_migrate import upgrade
+from sqlalchemy import create_engine, text
+from werkzeug.serving import make_server
+
+from meetups import create_app
+from meetups.accounts.services import create_user
+from meetups.cities.models import City, CityName
+from meetups.cities.services import _name_rows, load_gazetteer
+from meetups.extensions import db
+from meetups.meetups.models import Meetup
+from meetups.timeutil import utcnow
+
+POSTGRES_URL = os.environ.get("MEETUPS_TEST_POSTGRES_URL")
+CHROMIUM = "/usr/bin/chromium"
+BACKENDS = [
+    "sqlite",
+    pytest.param(
+        "postgresql",
+        marks=pytest.mark.skipif(not POSTGRES_URL, reason="PostgreSQL tests run where MEETUPS_TEST_POSTGRES_URL is set"),
+    ),
+]
+
+
+def _config(url: str, instance: Path, **extra) -> dict:
+    return {
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": url,
+        "SECRET_KEY": "test-secret-key",
+        "INSTANCE_PATH": str(instance),
+        "RATELIMIT": "off",
+        **extra,
+    }
+
+
+def _migrated_sqlite(directory: Path, with_gazetteer: bool) -> Path:
+    database = directory / "meetups.sqlite3"
+    app = create_app(_config(f"sqlite:///{database}", directory / "instance"))
+    with app.app_context():
+        upgrade()
+        if with_gazetteer:
+            load_gazetteer("CN")
+        db.session.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+        db.session.remove()
+        db.engine.dispose()
+    return database
+
+
+@pytest.fixture(scope="session")
+def sqlite_templates(tmp_path_factory):
+    """Migrated databases made once per run; each test gets its own copy."""
+    templates = {}
+
+    def template(with_gazetteer: bool) -> Path:
+        if with_gazetteer not in templates:
+            folder = tmp_path_factory.mktemp("gazetteer" if with_gazetteer else "empty")
+            templates[with_gazetteer] = _migrated_sqlite(folder, with_gazetteer)
+        return templates[with_gazetteer]
+
+    return template
+
+
+@pytest.fixture(scope="session")
+def postgres_database(tmp_path_factory):
+    """The PostgreSQL test database, emptied and migrated once per run."""
+    engine = create_engine(POSTGRES_URL)
+    with engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+    app = create_app(_config(POSTGRES_URL, tmp_path_factory.mktemp("pg-instance")))
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+    return POSTGRES_URL
+
+
+def _empty_postgres(app) -> None:
+    with app.app_context():
+        db.session.remove()
+        tables = [t.name for t in db.metadata.sorted_tables]
+        with db.engine.begin() as connection:
+            connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        db.engine.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def app(request, tmp_path, sqlite_templates):
+    wants_gazetteer = "gazetteer" in request.fixturenames
+    if request.param == "sqlite":
+        database = tmp_path / "meetups.sqlite3"
+        shutil.copy(sqlite_templates(wants_gazetteer), database)
+        url = f"sqlite:///{database}"
+    else:
+        url = request.getfixturevalue("postgres_database")
+    app = create_app(_config(url, tmp_path / "instance"))
+    app.backend = request.param
+    with app.app_context():
+        if request.param == "postgresql" and wants_gazetteer:
+            load_gazetteer("CN")
+        yield app
+        db.session.remove()
+    if request.param == "postgresql":
+        _empty_postgres(app)
+    else:
+        with app.app_context():
+            db.engine.dispose()
+
+
+@pytest.fixture
+def gazetteer(app):
+    """The real Chinese gazetteer (2 106 cities), loaded by the `app` fixture."""
+    return app
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+_CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+
+
+def csrf_token(client, url: str) -> str:
+    page = client.get(url)
+    match = _CSRF.search(page.get_data(as_text=True))
+    assert match, f"no CSRF token in the form at {url}"
+    return match.group(1)
+
+
+def post_form(client, url: str, data: dict, follow_redirects: bool = False, form_url: str | None = None):
+    """Submit a form as a browser would: fetch the page for its CSRF token, then post."""
+    token = csrf_token(client, form_url or url)
+    return client.post(url, data={"csrf_token": token, **data}, follow_redirects=follow_redirects)
+
+
+class Auth:
+    def __init__(self, client):
+        self.client = client
+
+    def login(self, email: str, password: str = "correct horse", follow_redirects: bool = True):
+        return post_form(self.client, "/login", {"email": email, "password": password}, follow_redirects)
+
+    def logout(self):
+        return post_form(self.client, "/logout", {}, True, form_url="/")
+
+
+@pytest.fixture
+def auth(client):
+    return Auth(client)
+
+
+@pytest.fixture
+def make_user(app):
+    counter = iter(range(1, 10_000))
+
+    def make(role: str = "planner", email: str | None = None, password: str = "correct horse", name: str = ""):
+        return create_user(email or f"{role}{next(counter)}@example.com", role, password, name)
+
+    return make
+
+
+@pytest.fixture
+def make_city(app):
+    """A gazetteer city built by hand, for tests that need exact coordinates."""
+    counter = iter(range(9_000_001, 9_999_999))
+
+    def make(name="Testville", lat=30.0, lon=104.0, population=1_000_000, name_zh=None, province=None,
+             admin1_code="", country_code="CN", timezone="Asia/Shanghai", alternates=()):
+        city = City(geonameid=next(counter), name=name, name_zh=name_zh, country_code=country_code,
+                    admin1_code=admin1_code, province=province, latitude=lat, longitude=lon,
+                    population=population, timezone=timezone)
+        db.session.add(city)
+        db.session.flush()
+        for row in _name_rows(city.geonameid, name, name_zh, list(alternates)):
+            db.session.add(CityName(**row))
+        db.session.commit()
+        return city
+
+    return make
+
+
+@pytest.fixture
+def make_meetup(app, make_city):
+    def make(city=None, days_from_now=14, capacity=40, title="Test meetup", status="published"):
+        city = city or make_city()
+        meetup = Meetup(city=city, title=title, starts_at=utcnow() + timedelta(days=days_from_now),
+                        capacity=capacity, status=status)
+        db.session.add(meetup)
+        db.session.commit()
+        return meetup
+
+    return make
+
+
+@pytest.fixture
+def live_server(app):
+    """The app served over HTTP from a thread, for a real browser."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=5)
+
+
+# Browser tests: Debian's Chromium through pytest-playwright, where it is installed.
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        "args": ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    }
+
+
+def pytest_collection_modifyitems(config, items):
+    if os.path.exists(CHROMIUM):
+        return
+    skip = pytest.mark.skip(reason=f"browser tests need Chromium at {CHROMIUM} (apt-get install chromium)")
+    for item in items:
+        if "page" in getattr(item, "fixturenames", ()):
+            item.add_marker(skip)

@@ -1,0 +1,99 @@
+"""The application factory, configuration and the web shell."""
+import pytest
+
+from meetups import create_app
+from meetups.config import ConfigError
+
+
+def test_home_page_shows_empty_state(client):
+    page = client.get("/")
+    assert page.status_code == 200
+    assert "No meetups are scheduled yet." in page.get_data(as_text=True)
+
+
+def test_home_page_lists_published_upcoming_meetups_only(client, make_meetup):
+    make_meetup(title="Soon in Testville", days_from_now=5)
+    make_meetup(title="Draft meetup", status="draft")
+    make_meetup(title="Last month", days_from_now=-30)
+    body = client.get("/").get_data(as_text=True)
+    assert "Soon in Testville" in body
+    assert "Draft meetup" not in body
+    assert "Last month" not in body
+
+
+def test_unknown_page_is_a_friendly_404(client):
+    page = client.get("/no-such-page")
+    assert page.status_code == 404
+    assert "This page does not exist" in page.get_data(as_text=True)
+
+
+def test_unknown_api_path_is_a_json_404(client):
+    answer = client.get("/api/no-such-thing")
+    assert answer.status_code == 404
+    assert answer.get_json()["error"]["code"] == "not_found"
+
+
+def test_server_error_shows_the_500_page(app, client):
+    @app.route("/boom")
+    def boom():
+        raise RuntimeError("boom")
+
+    app.testing = False  # let the error handler answer instead of re-raising
+    page = client.get("/boom")
+    assert page.status_code == 500
+    assert "Something went wrong on our side" in page.get_data(as_text=True)
+
+
+def test_production_refuses_to_start_without_secret_key(monkeypatch, tmp_path):
+    monkeypatch.setenv("MEETUPS_ENV", "production")
+    monkeypatch.delenv("MEETUPS_SECRET_KEY", raising=False)
+    with pytest.raises(ConfigError, match="MEETUPS_SECRET_KEY is required"):
+        create_app({"INSTANCE_PATH": str(tmp_path), "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+
+
+def test_production_starts_with_secret_key(monkeypatch, tmp_path):
+    monkeypatch.setenv("MEETUPS_ENV", "production")
+    monkeypatch.setenv("MEETUPS_SECRET_KEY", "a-long-secret-from-the-environment")
+    app = create_app({"INSTANCE_PATH": str(tmp_path), "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    assert app.config["SECRET_KEY"] == "a-long-secret-from-the-environment"
+    assert app.config["SESSION_COOKIE_SECURE"] is True
+    assert not (tmp_path / "secret_key").exists()
+
+
+def test_development_key_is_created_once_in_the_instance_folder(monkeypatch, tmp_path):
+    monkeypatch.delenv("MEETUPS_SECRET_KEY", raising=False)
+    monkeypatch.delenv("MEETUPS_ENV", raising=False)
+    first = create_app({"INSTANCE_PATH": str(tmp_path), "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    second = create_app({"INSTANCE_PATH": str(tmp_path), "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    assert len(first.config["SECRET_KEY"]) >= 40
+    assert first.config["SECRET_KEY"] == second.config["SECRET_KEY"]
+    assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
+
+
+def test_environment_and_instance_config_are_read(monkeypatch, tmp_path):
+    (tmp_path / "config.py").write_text("RATELIMIT = '5 per minute'\nCUSTOM_KEY = 'from instance'\n")
+    monkeypatch.setenv("MEETUPS_INSTANCE_PATH", str(tmp_path))
+    monkeypatch.setenv("MEETUPS_DATABASE_URL", f"sqlite:///{tmp_path}/other.sqlite3")
+    monkeypatch.delenv("MEETUPS_RATELIMIT", raising=False)
+    app = create_app()
+    assert app.instance_path == str(tmp_path)
+    assert app.config["CUSTOM_KEY"] == "from instance"
+    assert app.config["PUBLIC_WRITE_LIMIT"] == "5 per minute"
+    assert app.config["SQLALCHEMY_DATABASE_URI"].endswith("other.sqlite3")
+
+
+def test_default_database_is_sqlite_in_the_instance_folder(monkeypatch, tmp_path):
+    monkeypatch.delenv("MEETUPS_DATABASE_URL", raising=False)
+    app = create_app({"INSTANCE_PATH": str(tmp_path)})
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path}/meetups.sqlite3"
+
+
+def test_sqlite_runs_in_wal_mode_with_foreign_keys(app):
+    if app.backend != "sqlite":
+        pytest.skip("SQLite pragmas")
+    from sqlalchemy import text
+
+    from meetups.extensions import db
+
+    assert db.session.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+    assert db.session.execute(text("PRAGMA foreign_keys")).scalar() == 1
