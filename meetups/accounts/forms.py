@@ -1,11 +1,19 @@
 """Login and account forms."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
+from wtforms import BooleanField, EmailField, PasswordField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Email, Length
 
-from .models import ROLE_VALUES
+from .models import Role
 from .services import MIN_PASSWORD_LENGTH
+
+
+ROLE_LABELS = {
+    Role.ADMIN: _l("Admin"),
+    Role.PLANNER: _l("Planner"),
+    Role.STAFF: _l("Door staff"),
+    Role.ENGINEER: _l("Engineer"),
+}
 
 
 class LoginForm(FlaskForm):
@@ -17,5 +25,5 @@ class LoginForm(FlaskForm):
 class CreateUserForm(FlaskForm):
     email = EmailField(_l("Email"), validators=[DataRequired(), Email()])
     name = StringField(_l("Name"), validators=[Length(max=100)])
-    role = SelectField(_l("Role"), choices=[(role, role) for role in ROLE_VALUES])
+    role = SelectField(_l("Role"), choices=lambda: [SelectChoice(role.value, ROLE_LABELS[role]) for role in Role])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH)])

