@@ -1,4 +1,5 @@
 """City Meetups: the application factory."""
+import os
 from pathlib import Path
 
 from flask import Flask, request
@@ -14,8 +15,6 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 def create_app(test_config: dict | None = None) -> Flask:
-    import os
-
     instance = os.environ.get("MEETUPS_INSTANCE_PATH") or str(PROJECT_ROOT / "instance")
     if test_config and "INSTANCE_PATH" in test_config:
         instance = test_config["INSTANCE_PATH"]
@@ -31,8 +30,8 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
+    limiter.init_app(app)  # before CSRF, so that refused attempts count against the limit too
     csrf.init_app(app)
-    limiter.init_app(app)
     babel.init_app(app, locale_selector=_select_locale)
     login_manager.init_app(app)
     login_manager.login_view = "accounts.login"

@@ -43,7 +43,8 @@ def test_disabled_account_cannot_sign_in(auth, make_user):
 def test_login_form_needs_its_csrf_token(client, make_user):
     make_user("planner", email="ping@example.com")
     answer = client.post("/login", data={"email": "ping@example.com", "password": "correct horse"})
-    assert answer.status_code == 400
+    assert answer.status_code == 422
+    assert "This form has expired. Please try again." in answer.get_data(as_text=True)
     assert client.get("/staff").status_code == 302
 
 
@@ -211,3 +212,39 @@ def test_users_token_for_unknown_user_fails(runner):
     result = runner.invoke(args=["users", "token", "nobody@example.com"])
     assert result.exit_code != 0
     assert "No account for nobody@example.com" in result.output
+
+
+def _limited_app(app, **config):
+    from pathlib import Path
+
+    from meetups import create_app
+
+    from .conftest import _config
+
+    return create_app(_config(app.config["SQLALCHEMY_DATABASE_URI"], Path(app.instance_path), **config))
+
+
+def test_login_attempts_are_rate_limited_per_ip(app):
+    client = _limited_app(app, RATELIMIT="3 per minute").test_client()
+    answers = [client.post("/login", data={"email": "x@example.com", "password": "guess"}).status_code
+               for _ in range(4)]
+    assert answers[:3] == [422, 422, 422]  # refused for want of a CSRF token, but counted
+    assert answers[3] == 429
+    assert client.get("/login").status_code == 200  # reading the page is not limited
+
+
+def test_rate_limit_storage_can_be_redis(app):
+    import uuid
+
+    redis = pytest.importorskip("redis")
+    try:
+        redis.Redis.from_url("redis://127.0.0.1:6379/0").ping()
+    except redis.exceptions.ConnectionError:
+        pytest.skip("Redis is not running at 127.0.0.1:6379")
+    config = {"RATELIMIT": "2 per minute", "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/0",
+              "RATELIMIT_KEY_PREFIX": f"test-{uuid.uuid4().hex}"}
+    # Two app instances (two server processes in production) share one count through Redis.
+    first, second = _limited_app(app, **config).test_client(), _limited_app(app, **config).test_client()
+    assert first.post("/login", data={}).status_code == 422
+    assert second.post("/login", data={}).status_code == 422
+    assert first.post("/login", data={}).status_code == 429

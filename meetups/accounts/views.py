@@ -1,23 +1,18 @@
 """Sign in and out, the staff home, and the admin's account list."""
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
 from ..errors import DomainError
-from ..extensions import limiter
-from ..forms import EmptyForm
+from ..forms import EmptyForm, public_write
 from .access import public, roles_required
 from .forms import CreateUserForm, LoginForm
 from .models import Role
 from .services import authenticate, create_user, list_users
 
 bp = Blueprint("accounts", __name__)
-
-
-def _login_limit() -> str:
-    return current_app.config["PUBLIC_WRITE_LIMIT"]
 
 
 def _safe_next(target: str | None) -> str:
@@ -28,7 +23,7 @@ def _safe_next(target: str | None) -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
+@public_write
 @public
 def login():
     if current_user.is_authenticated:
