@@ -12,6 +12,7 @@ def register_cli(app) -> None:
     for group in (cities_cli, fans_cli, users_cli, meetups_cli):
         app.cli.add_command(group)
     app.cli.add_command(demo_command)
+    app.cli.add_command(backup_command)
 
 
 @click.command("demo")
@@ -25,3 +26,19 @@ def demo_command() -> None:
     click.echo("Demo accounts (email / password):")
     for email, role, password in report.accounts:
         click.echo(f"  {role:<9} {email:<26} {password}")
+
+
+@click.command("backup")
+@click.option("--to", "directory", type=click.Path(file_okay=False), help="Folder for the backup [instance/backups].")
+def backup_command(directory: str | None) -> None:
+    """Back the database up (SQLite: online copy; PostgreSQL: pg_dump)."""
+    from pathlib import Path
+
+    from .backup import backup_database
+    from .errors import DomainError
+
+    try:
+        target = backup_database(Path(directory or Path(current_app.instance_path) / "backups"))
+    except DomainError as error:
+        raise click.ClickException(error.message) from None
+    click.echo(str(target))
