@@ -61,13 +61,21 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     @app.context_processor
     def template_globals():
+        from .accounts.forms import ROLE_LABELS
         from .forms import EmptyForm
 
         return {
             "languages": app.config["LANGUAGES"],
             "current_locale": str(get_locale()),
             "logout_form": EmptyForm(),
+            "role_labels": {role.value: label for role, label in ROLE_LABELS.items()},
         }
+
+    @app.after_request
+    def vary_on_language(response):
+        # Pages differ by Accept-Language and the lang cookie: caches must keep them apart.
+        response.vary.update(("Accept-Language", "Cookie"))
+        return response
 
     return app
 

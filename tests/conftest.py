@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy import create_engine, text
 from werkzeug.serving import make_server
@@ -93,6 +94,16 @@ def _empty_postgres(app) -> None:
         db.engine.dispose()
 
 
+class OneContextPerRequest(FlaskClient):
+    """The `app` fixture keeps an app context open for the test body (factories, queries); a
+    request must not reuse it, or `g` (the locale, the signed-in user) and the database session
+    would leak from one request into the next. Each request gets its own, as in production."""
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
 @pytest.fixture(params=BACKENDS)
 def app(request, tmp_path, sqlite_templates):
     wants_gazetteer = "gazetteer" in request.fixturenames
@@ -104,6 +115,7 @@ def app(request, tmp_path, sqlite_templates):
         url = request.getfixturevalue("postgres_database")
     app = create_app(_config(url, tmp_path / "instance"))
     app.backend = request.param
+    app.test_client_class = OneContextPerRequest
     with app.app_context():
         if request.param == "postgresql" and wants_gazetteer:
             load_gazetteer("CN")

@@ -234,17 +234,19 @@ def test_login_attempts_are_rate_limited_per_ip(app):
 
 
 def test_rate_limit_storage_can_be_redis(app):
-    import uuid
+    import random
 
     redis = pytest.importorskip("redis")
     try:
         redis.Redis.from_url("redis://127.0.0.1:6379/0").ping()
     except redis.exceptions.ConnectionError:
         pytest.skip("Redis is not running at 127.0.0.1:6379")
-    config = {"RATELIMIT": "2 per minute", "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/0",
-              "RATELIMIT_KEY_PREFIX": f"test-{uuid.uuid4().hex}"}
+    config = {"RATELIMIT": "2 per minute", "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/0"}
+    # Counts are kept per client address; a fresh one per run keeps earlier runs' counts out.
+    address = {"REMOTE_ADDR": f"127.{random.randrange(256)}.{random.randrange(256)}.{random.randrange(1, 255)}"}
     # Two app instances (two server processes in production) share one count through Redis.
     first, second = _limited_app(app, **config).test_client(), _limited_app(app, **config).test_client()
-    assert first.post("/login", data={}).status_code == 422
-    assert second.post("/login", data={}).status_code == 422
-    assert first.post("/login", data={}).status_code == 429
+    assert first.post("/login", data={}, environ_base=address).status_code == 422
+    assert second.post("/login", data={}, environ_base=address).status_code == 422
+    assert first.post("/login", data={}, environ_base=address).status_code == 429
+    assert first.post("/login", data={}, environ_base={"REMOTE_ADDR": "127.0.0.1"}).status_code != 429

@@ -1,25 +1,17 @@
 """Sign in and out, the staff home, and the admin's account list."""
-from urllib.parse import urlsplit
-
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
 from ..errors import DomainError
 from ..forms import EmptyForm, public_write
+from ..redirects import local_path
 from .access import public, roles_required
-from .forms import CreateUserForm, LoginForm
+from .forms import ROLE_LABELS, CreateUserForm, LoginForm
 from .models import Role
 from .services import authenticate, create_user, list_users
 
 bp = Blueprint("accounts", __name__)
-
-
-def _safe_next(target: str | None) -> str:
-    """Only same-site paths: a login link must not bounce the user to another site."""
-    if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
-        return target
-    return url_for("accounts.staff_home")
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -36,7 +28,7 @@ def login():
         else:
             login_user(user, remember=form.remember.data)
             flash(_("Signed in as %(email)s.", email=user.email), "success")
-            return redirect(_safe_next(request.args.get("next")))
+            return redirect(local_path(request.args.get("next"), url_for("accounts.staff_home")))
     return render_template("accounts/login.html", form=form), 200 if not form.errors else 422
 
 
@@ -66,7 +58,7 @@ def users():
             for field, message in error.fields.items():
                 getattr(form, field).errors.append(message)
         else:
-            flash(_("Account %(email)s created with the role %(role)s.", email=user.email, role=user.role), "success")
+            flash(_("Account %(email)s created with the role %(role)s.", email=user.email, role=ROLE_LABELS[Role(user.role)]), "success")
             return redirect(url_for("accounts.users"))
     status = 422 if form.errors else 200
     return render_template("accounts/users.html", form=form, users=list_users()), status

@@ -3,6 +3,7 @@ from flask import Blueprint, current_app, jsonify, redirect, render_template, re
 
 from ..accounts.access import public
 from ..meetups.services import upcoming_meetups
+from ..redirects import local_path
 
 bp = Blueprint("main", __name__)
 
@@ -16,10 +17,8 @@ def home():
 @bp.route("/lang/<code>")
 @public
 def set_language(code: str):
-    target = request.args.get("next") or url_for("main.home")
-    if not target.startswith("/") or target.startswith("//"):
-        target = url_for("main.home")
-    response = redirect(target)
+    # The page's own ?lang= would outrank the new cookie, so it is dropped from the way back.
+    response = redirect(local_path(request.args.get("next"), url_for("main.home"), drop_params=("lang",)))
     if code in current_app.config["LANGUAGES"]:
         response.set_cookie("lang", code, max_age=365 * 24 * 3600, samesite="Lax")
     return response
