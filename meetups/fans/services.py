@@ -1,26 +1,37 @@
 """Importing the fan base from a forum CSV export: streamed, validated row by row, upserted by email."""
+import codecs
 import csv
 import io
 import math
+import queue
 import re
+import sqlite3
+import threading
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import BinaryIO, Callable
+from datetime import datetime, timezone
+from itertools import chain
+from operator import itemgetter
+from typing import Any, BinaryIO, Callable, Iterator, Protocol
 
-from sqlalchemy import func, select
+from sqlalchemy import Connection, func, select
 
-from ..cities.services import CityMatcher, NearestCityIndex
+from ..cities.services import CityMatcher, NearestCityIndex, Resolution
 from ..extensions import db
 from ..timeutil import utcnow
 from .models import Fan
 
 REQUIRED_COLUMNS = ("handle", "email")
 OPTIONAL_COLUMNS = ("city", "province", "lat", "lon", "level", "joined_at")
-BATCH_SIZE = 5000
+BATCH_SIZE = 2500
 # A point farther than this from every gazetteer city is more likely a typo than a fan.
 MAX_PLACEMENT_KM = 300.0
 MAX_HANDLE_LENGTH = 100
+MAX_EMAIL_LENGTH = 254
+MAX_LEVEL = 2**31 - 1  # what an INTEGER column holds on every database we support
+SNIFF_BYTES = 65536
+# Forum exports repeat join dates endlessly; this many parsed ones are remembered.
+MEMO_LIMIT = 100_000
 
 _EMAIL = re.compile(r"[^@\s,;<>\"]+@[^@\s,;<>\"]+\.[^@\s,;<>\".]+")
 _UNDECODABLE = re.compile("[\udc80-\udcff]")  # bytes that surrogateescape could not decode
@@ -47,6 +58,14 @@ class ImportReport:
     placed_by_coordinates: int = 0
 
 
+class _CsvReader(Protocol):
+    line_num: int
+
+    def __iter__(self) -> Iterator[list[str]]: ...
+
+    def __next__(self) -> list[str]: ...
+
+
 class _CountingReader(io.RawIOBase):
     """Wraps a binary file and counts bytes, for a progress bar that needs no second pass."""
 
@@ -67,19 +86,36 @@ class _CountingReader(io.RawIOBase):
 def _sniff_encoding(raw: BinaryIO) -> str:
     """UTF-8 (with or without BOM) unless the start of the file only makes sense as GB18030,
     the encoding Excel uses for Chinese CSV files."""
-    head = raw.read(65536)
+    head = raw.read(SNIFF_BYTES)
     raw.seek(0)
-    try:
-        head.decode("utf-8")
+    whole_file = len(head) < SNIFF_BYTES  # otherwise the last character may be cut in two
+    if _decodes(head, "utf-8", whole_file):
         return "utf-8-sig"
-    except UnicodeDecodeError as error:
-        if error.start >= len(head) - 3:  # a character cut by the 64 KiB boundary
-            return "utf-8-sig"
-    try:
-        head.decode("gb18030")
+    # Valid UTF-8 Chinese often decodes as GB18030 too: one pasted line must not flip the file.
+    if _decodes(head, "gb18030", whole_file) and not _mostly_utf8(head):
         return "gb18030"
+    return "utf-8-sig"
+
+
+def _decodes(head: bytes, encoding: str, whole_file: bool) -> bool:
+    try:
+        codecs.getincrementaldecoder(encoding)().decode(head, final=whole_file)
     except UnicodeDecodeError:
-        return "utf-8-sig"
+        return False
+    return True
+
+
+def _mostly_utf8(head: bytes) -> bool:
+    """More of the non-ASCII lines are UTF-8 than not (GB18030 Chinese is almost never valid UTF-8)."""
+    utf8 = other = 0
+    for line in head.splitlines()[:-1]:  # the last line may be cut
+        if not line.isascii():
+            try:
+                line.decode("utf-8")
+                utf8 += 1
+            except UnicodeDecodeError:
+                other += 1
+    return utf8 > other
 
 
 def _parse_float(text: str) -> float | None:
@@ -88,8 +124,97 @@ def _parse_float(text: str) -> float | None:
 
 
 def _parse_joined(text: str) -> datetime:
-    moment = datetime.fromisoformat(text.replace("/", "-"))
-    return moment if moment.tzinfo is None else moment.astimezone(tz=None).replace(tzinfo=None)
+    moment = datetime.fromisoformat(text.strip().replace("/", "-"))
+    # Naive UTC is the database's convention (see timeutil); an offset in the file is honoured.
+    return moment if moment.tzinfo is None else moment.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+class _FanRows:
+    """Turns the cells of one CSV row into the values of a fan, or the reason the row is refused."""
+
+    def __init__(self, position: dict[str, int], width: int, encoding: str, report: ImportReport,
+                 to_database: Callable[[datetime], Any]):
+        self._report = report
+        self._wrong_encoding = (f"not valid {encoding.removesuffix('-sig').upper()} text "
+                                "(wrong encoding? save the file as UTF-8)")
+        # An absent column reads the empty cell appended to each row, so every row unpacks alike.
+        self._cells = itemgetter(*(position.get(name, width) for name in REQUIRED_COLUMNS + OPTIONAL_COLUMNS))
+        self._matcher = CityMatcher()
+        self._nearest = NearestCityIndex.from_database() if "lat" in position else None
+        self._to_database = to_database
+        self._now = to_database(utcnow())
+        self._joined: dict[str, Any] = {}
+        self._ambiguous: Counter = Counter()
+        self._first_ambiguous: dict[str, tuple[int, str, list[str]]] = {}
+
+    def values(self, row: list[str], line: int) -> tuple | str:
+        """(handle, email, city id, lat, lon, level, joined_at, created_at, updated_at) or why not."""
+        whole = "".join(row)
+        if not whole.isascii() and _UNDECODABLE.search(whole):
+            return self._wrong_encoding
+        row.append("")
+        handle, email, city, province, lat, lon, level, joined = self._cells(row)
+
+        handle = handle.strip()
+        if not handle:
+            return "handle is empty"
+        if len(handle) > MAX_HANDLE_LENGTH:
+            return f"handle is longer than {MAX_HANDLE_LENGTH} characters"
+        email = email.strip().lower()
+        if not email:
+            return "email is empty"
+        if len(email) > MAX_EMAIL_LENGTH or not _EMAIL.fullmatch(email):
+            return f"bad email {email!r}"
+
+        latitude = longitude = city_id = None
+        if (lat or lon) and (lat.strip() or lon.strip()):
+            try:
+                latitude, longitude = _parse_float(lat), _parse_float(lon)
+            except ValueError:
+                latitude = longitude = None
+            if latitude is None or longitude is None or not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
+                return f"bad coordinates {lat.strip()!r},{lon.strip()!r} (lat -90..90, lon -180..180)"
+        if city and not city.isspace():
+            resolution = self._matcher.resolve(city, province or None)
+            if resolution.error:
+                return resolution.error
+            city_id = resolution.geonameid
+            if resolution.passed_over:
+                self._note_ambiguous(city.strip(), resolution, line)
+        elif latitude is not None:
+            city_id = self._nearest.nearest_id(latitude, longitude, MAX_PLACEMENT_KM)
+            if city_id is None:
+                return f"no gazetteer city within {MAX_PLACEMENT_KM:.0f} km of {latitude},{longitude}"
+            self._report.placed_by_coordinates += 1
+
+        number = None
+        if level and not level.isspace():
+            try:
+                number = int(level)
+            except ValueError:
+                number = -1
+            if not 0 <= number <= MAX_LEVEL:
+                return f"level must be a whole number from 0 to {MAX_LEVEL}, not {level.strip()!r}"
+        joined_at = None
+        if joined and not joined.isspace():
+            joined_at = self._joined.get(joined)
+            if joined_at is None:
+                try:
+                    joined_at = self._to_database(_parse_joined(joined))
+                except ValueError:
+                    return f"joined_at must be a date like 2013-05-20, not {joined.strip()!r}"
+                if len(self._joined) >= MEMO_LIMIT:
+                    self._joined.clear()  # stays small however long the file
+                self._joined[joined] = joined_at
+        return handle, email, city_id, latitude, longitude, number, joined_at, self._now, self._now
+
+    def _note_ambiguous(self, name: str, resolution: Resolution, line: int) -> None:
+        self._ambiguous[name] += 1
+        self._first_ambiguous.setdefault(name, (line, resolution.label, resolution.passed_over))
+
+    def ambiguous(self) -> dict[str, list]:
+        return {name: [chosen, passed_over, self._ambiguous[name], line]
+                for name, (line, chosen, passed_over) in self._first_ambiguous.items()}
 
 
 def import_fans(
@@ -107,119 +232,12 @@ def import_fans(
         encoding=report.encoding, errors="surrogateescape", newline="",
     )
     reader = csv.reader(text)
-    header = next(reader, None)
-    if header is None:
-        raise ImportAborted(1, "the file is empty; expected a header row with handle,email,city")
-    columns = [name_.strip().lower() for name_ in header]
-    for required in REQUIRED_COLUMNS:
-        if required not in columns:
-            raise ImportAborted(1, f"missing column {required!r} (the header has: {', '.join(columns)})")
-    if ("lat" in columns) != ("lon" in columns):
-        raise ImportAborted(1, "lat and lon come together: the header has only one of them")
-    position = {name_: columns.index(name_) for name_ in REQUIRED_COLUMNS + OPTIONAL_COLUMNS if name_ in columns}
-    width = len(columns)
-
-    def reject(line: int, reason: str) -> None:
-        report.rejected += 1
-        if on_reject:
-            on_reject(line, reason)
-
-    matcher = CityMatcher()
-    nearest = NearestCityIndex.from_database() if "lat" in position else None
-    upsert = _upsert_statement([c for c in ("city", "lat", "level", "joined_at") if c in position])
-    connection = db.session.connection()
-    before = db.session.scalar(select(func.count()).select_from(Fan))
-
-    i_handle, i_email = position["handle"], position["email"]
-    i_city, i_province = position.get("city"), position.get("province")
-    i_lat, i_lon = position.get("lat"), position.get("lon")
-    i_level, i_joined = position.get("level"), position.get("joined_at")
-    now = utcnow()
-    batch: list[tuple] = []
-    accepted = 0
-    ambiguous: Counter = Counter()
-    first_ambiguous: dict[str, tuple[int, str, list[str]]] = {}
-
-    for row in reader:
-        line = reader.line_num
-        if len(row) != width:
-            if not any(cell.strip() for cell in row):
-                continue  # blank lines are not fans
-            reject(line, f"expected {width} fields, found {len(row)}")
-            continue
-        if any(not cell.isascii() and _UNDECODABLE.search(cell) for cell in row):
-            reject(line, f"not valid {report.encoding.removesuffix('-sig').upper()} text (wrong encoding? save the file as UTF-8)")
-            continue
-        handle = row[i_handle].strip()
-        email = row[i_email].strip().lower()
-        if not handle:
-            reject(line, "handle is empty")
-            continue
-        if len(handle) > MAX_HANDLE_LENGTH:
-            reject(line, f"handle is longer than {MAX_HANDLE_LENGTH} characters")
-            continue
-        if not email:
-            reject(line, "email is empty")
-            continue
-        if len(email) > 254 or not _EMAIL.fullmatch(email):
-            reject(line, f"bad email {email!r}")
-            continue
-
-        city_id = lat = lon = level = joined = None
-        if i_lat is not None and (row[i_lat].strip() or row[i_lon].strip()):
-            try:
-                lat, lon = _parse_float(row[i_lat]), _parse_float(row[i_lon])
-            except ValueError:
-                lat = lon = None
-            if lat is None or lon is None or not (-90 <= lat <= 90 and -180 <= lon <= 180):
-                reject(line, f"bad coordinates {row[i_lat].strip()!r},{row[i_lon].strip()!r} (lat -90..90, lon -180..180)")
-                continue
-        typed_city = row[i_city].strip() if i_city is not None else ""
-        if typed_city:
-            province = row[i_province] if i_province is not None else None
-            resolution = matcher.resolve(typed_city, province)
-            if resolution.geonameid is None:
-                reject(line, resolution.error)
-                continue
-            city_id = resolution.geonameid
-            if resolution.passed_over:
-                name_ = typed_city.strip()
-                ambiguous[name_] += 1
-                first_ambiguous.setdefault(name_, (line, resolution.label, resolution.passed_over))
-        elif lat is not None:
-            placed = nearest.nearest(lat, lon, MAX_PLACEMENT_KM)
-            if placed is None:
-                reject(line, f"no gazetteer city within {MAX_PLACEMENT_KM:.0f} km of {lat},{lon}")
-                continue
-            city_id = placed[0]
-            report.placed_by_coordinates += 1
-        if i_level is not None and row[i_level].strip():
-            try:
-                level = int(row[i_level])
-            except ValueError:
-                reject(line, f"level must be a whole number, not {row[i_level].strip()!r}")
-                continue
-        if i_joined is not None and row[i_joined].strip():
-            try:
-                joined = _parse_joined(row[i_joined].strip())
-            except ValueError:
-                reject(line, f"joined_at must be a date like 2013-05-20, not {row[i_joined].strip()!r}")
-                continue
-
-        accepted += 1
-        batch.append((handle, email, city_id, lat, lon, level, joined, now, now))
-        if len(batch) >= BATCH_SIZE:
-            connection.exec_driver_sql(upsert, batch)
-            batch.clear()
-    if batch:
-        connection.exec_driver_sql(upsert, batch)
-
-    for name_, rows in ambiguous.items():
-        line, chosen, passed_over = first_ambiguous[name_]
-        report.ambiguous[name_] = [chosen, passed_over, rows, line]
-    after = db.session.scalar(select(func.count()).select_from(Fan))
-    report.imported = after - before
-    report.updated = accepted - report.imported  # a second row for an email updates the first
+    position, width = _read_header(reader)
+    try:
+        _import_rows(reader, position, width, report, strict, on_reject)
+    except BaseException:
+        db.session.rollback()  # nothing half-written, whatever went wrong
+        raise
     if strict and report.rejected:
         db.session.rollback()
         report.written = False
@@ -229,18 +247,152 @@ def import_fans(
     return report
 
 
-def _upsert_statement(present: list[str]) -> str:
-    """INSERT … ON CONFLICT (email) DO UPDATE, in the driver's own parameter style: the hot path
-    of a million-row import goes straight to the driver's executemany. A column the file does
-    not have, or a cell left empty, keeps what the fan base already knows."""
-    columns = ("handle", "email", "city_geonameid", "latitude", "longitude", "level", "joined_at", "created_at", "updated_at")
-    updates = ["handle = excluded.handle", "updated_at = excluded.updated_at"]
-    kept = {"city": ("city_geonameid",), "lat": ("latitude", "longitude"), "level": ("level",), "joined_at": ("joined_at",)}
-    for column in present:
-        updates += [f"{name_} = COALESCE(excluded.{name_}, fans.{name_})" for name_ in kept[column]]
-    style = db.engine.dialect.paramstyle
-    marker = "?" if style == "qmark" else "%s"
-    return (
-        f"INSERT INTO fans ({', '.join(columns)}) VALUES ({', '.join([marker] * len(columns))}) "
-        f"ON CONFLICT (email) DO UPDATE SET {', '.join(updates)}"
-    )
+def _read_header(reader: _CsvReader) -> tuple[dict[str, int], int]:
+    """(column name → index, number of columns); a header the import cannot use refuses the file."""
+    try:
+        header = next(reader, None)
+    except csv.Error as error:
+        raise ImportAborted(1, f"the header cannot be read as CSV ({error})") from None
+    if header is None:
+        raise ImportAborted(1, "the file is empty; expected a header row with handle,email,city")
+    columns = [name.strip().lower() for name in header]
+    for required in REQUIRED_COLUMNS:
+        if required not in columns:
+            raise ImportAborted(1, f"missing column {required!r} (the header has: {', '.join(columns)})")
+    if ("lat" in columns) != ("lon" in columns):
+        raise ImportAborted(1, "lat and lon come together: the header has only one of them")
+    position = {name: columns.index(name) for name in REQUIRED_COLUMNS + OPTIONAL_COLUMNS if name in columns}
+    return position, len(columns)
+
+
+def _import_rows(reader: _CsvReader, position: dict[str, int], width: int, report: ImportReport, strict: bool,
+                 on_reject: Callable[[int, str], None] | None) -> None:
+    connection = db.session.connection()
+    fans = _FanRows(position, width, report.encoding, report, _datetime_to_database(connection))
+    upsert = _Upsert(connection, [name for name in ("city", "lat", "level", "joined_at") if name in position])
+    before = db.session.scalar(select(func.count()).select_from(Fan))
+    batch: list[tuple] = []
+    accepted = 0
+    last_line = 1  # where the previous row ended: a quoted line break makes one row span lines
+    # SQLite stores a batch per statement without the GIL, so a writer thread pays off; psycopg
+    # binds row by row holding it, so there it would not. (Flask-SQLAlchemy and SQLAlchemy make
+    # every SQLite connection usable from another thread.)
+    with _BatchWriter(upsert, in_background=connection.dialect.name == "sqlite") as writer:
+        try:
+            for row in reader:
+                line, last_line = last_line + 1, reader.line_num
+                if len(row) == width:
+                    values = fans.values(row, line)
+                elif any(cell.strip() for cell in row):
+                    values = f"expected {width} fields, found {len(row)}"
+                else:
+                    continue  # blank lines are not fans
+                if isinstance(values, str):
+                    report.rejected += 1
+                    if on_reject:
+                        on_reject(line, values)
+                    continue
+                accepted += 1
+                batch.append(values)
+                if len(batch) >= BATCH_SIZE:
+                    if not (strict and report.rejected):  # a strict import with a bad row only checks the rest
+                        writer.write(batch)
+                    batch = []
+        except csv.Error as error:
+            raise ImportAborted(last_line + 1, f"the CSV breaks off here ({error}); is a quote left open?") from None
+        if batch and not (strict and report.rejected):
+            writer.write(batch)
+    report.ambiguous = fans.ambiguous()
+    report.imported = db.session.scalar(select(func.count()).select_from(Fan)) - before
+    report.updated = accepted - report.imported  # a second row for an email updates the first
+
+
+class _BatchWriter:
+    """Writes batches from a thread of its own, so the next batch is read while the database
+    (which runs without the GIL) stores this one. Until the writer is closed, the reading
+    thread leaves the connection alone; at most two batches wait, so memory stays flat."""
+
+    def __init__(self, upsert: "_Upsert", in_background: bool):
+        self._upsert = upsert
+        self._batches: queue.Queue[list[tuple] | None] = queue.Queue(maxsize=2)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="fan-import-writer") if in_background else None
+
+    def __enter__(self) -> "_BatchWriter":
+        if self._thread:
+            self._thread.start()
+        return self
+
+    def write(self, batch: list[tuple]) -> None:
+        if self._thread is None:
+            self._upsert.write(batch)
+            return
+        if self._error is not None:
+            raise self._error
+        self._batches.put(batch)
+
+    def _run(self) -> None:
+        while (batch := self._batches.get()) is not None:
+            if self._error is None:  # after a failure only drain the queue; the reader raises it
+                try:
+                    self._upsert.write(batch)
+                except BaseException as error:
+                    self._error = error
+
+    def __exit__(self, exc_type, exc, traceback) -> None:
+        if self._thread:
+            self._batches.put(None)
+            self._thread.join()
+        if self._error is not None and exc is None:
+            raise self._error
+
+
+def _datetime_to_database(connection: Connection) -> Callable[[datetime], Any]:
+    """How SQLAlchemy itself would store a DateTime: the import bypasses its type system, and SQLite
+    compares the text it stores, so both must write the same format."""
+    column_type = Fan.__table__.c.joined_at.type
+    process = column_type.dialect_impl(connection.dialect).bind_processor(connection.dialect)
+    return process or (lambda moment: moment)
+
+
+class _Upsert:
+    """INSERT … ON CONFLICT (email) DO UPDATE, straight to the driver: the hot path of a
+    million-row import skips SQLAlchemy's per-row work. A column the file does not have, or a
+    cell left empty, keeps what the fan base already knows."""
+
+    COLUMNS = ("handle", "email", "city_geonameid", "latitude", "longitude", "level", "joined_at", "created_at",
+               "updated_at")
+
+    def __init__(self, connection: Connection, present: list[str]):
+        self._connection = connection
+        updates = ["handle = excluded.handle", "updated_at = excluded.updated_at"]
+        # New coordinates also move the fan to the city nearest them.
+        kept = {"city": ("city_geonameid",), "lat": ("city_geonameid", "latitude", "longitude"), "level": ("level",),
+                "joined_at": ("joined_at",)}
+        for name in dict.fromkeys(name for column in present for name in kept[column]):
+            updates.append(f"{name} = COALESCE(excluded.{name}, fans.{name})")
+        self._on_conflict = f"ON CONFLICT (email) DO UPDATE SET {', '.join(updates)}"
+        marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+        self._values = "(" + ", ".join([marker] * len(self.COLUMNS)) + ")"
+        self._statements: dict[int, str] = {}
+        # SQLite upserts a whole batch in one statement twice as fast as row by row, and takes
+        # a repeated email in it in order. PostgreSQL refuses that: it gets executemany.
+        self._rows_per_statement = 1
+        if connection.dialect.name == "sqlite":
+            driver = connection.connection.driver_connection
+            limit = driver.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+            self._rows_per_statement = max(1, min(BATCH_SIZE, limit // len(self.COLUMNS)))
+
+    def write(self, batch: list[tuple]) -> None:
+        if self._rows_per_statement == 1:
+            self._connection.exec_driver_sql(self._statement(1), batch)
+            return
+        for start in range(0, len(batch), self._rows_per_statement):
+            rows = batch[start : start + self._rows_per_statement]
+            self._connection.exec_driver_sql(self._statement(len(rows)), tuple(chain.from_iterable(rows)))
+
+    def _statement(self, rows: int) -> str:
+        if rows not in self._statements:
+            self._statements[rows] = (f"INSERT INTO fans ({', '.join(self.COLUMNS)}) "
+                                      f"VALUES {', '.join([self._values] * rows)} {self._on_conflict}")
+        return self._statements[rows]
