@@ -2,7 +2,7 @@
 import os
 from pathlib import Path
 
-from flask import Flask, request
+from flask import Flask, has_request_context, request
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import event
@@ -46,13 +46,18 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .accounts.api import bp as accounts_api
     from .accounts.views import bp as accounts
     from .main.views import bp as main
+    from .meetups.api import bp as meetups_api
+    from .meetups.admin import bp as meetup_admin
+    from .meetups.views import bp as meetups
+    from .registration.views import bp as registration
+    from .tickets.views import bp as tickets
 
-    app.register_blueprint(main)
-    app.register_blueprint(accounts)
-    app.register_blueprint(accounts_api)
+    for blueprint in (main, accounts, accounts_api, meetups, meetups_api, meetup_admin, registration, tickets):
+        app.register_blueprint(blueprint)
     # The JSON API authenticates by bearer token; session-backed API calls are checked in
     # accounts.access.api_user instead.
     csrf.exempt(accounts_api)
+    csrf.exempt(meetups_api)  # anonymous JSON clients: no session to forge, rate-limited instead
 
     from .cli import register_cli
 
@@ -67,9 +72,16 @@ def create_app(test_config: dict | None = None) -> Flask:
         return {
             "languages": app.config["LANGUAGES"],
             "current_locale": str(get_locale()),
-            "logout_form": EmptyForm(),
+            # Emails are rendered outside requests too (the CLI, cron): they need no form.
+            "logout_form": EmptyForm() if has_request_context() else None,
             "role_labels": {role.value: label for role, label in ROLE_LABELS.items()},
         }
+
+    @app.template_filter("in_city")
+    def in_city(moment, meetup, style: str = "medium") -> str:
+        from .timeutil import format_in_zone
+
+        return format_in_zone(moment, meetup.city.timezone, style)
 
     @app.after_request
     def vary_on_language(response):
@@ -83,6 +95,8 @@ def create_app(test_config: dict | None = None) -> Flask:
 def _select_locale() -> str:
     from flask import current_app
 
+    if not has_request_context():  # the CLI and cron speak the default language
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     languages = list(current_app.config["LANGUAGES"])
     chosen = request.args.get("lang") or request.cookies.get("lang")
     if chosen in languages:

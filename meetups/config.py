@@ -25,6 +25,15 @@ def load_config(app, test_config=None) -> None:
         BABEL_TRANSLATION_DIRECTORIES=str(Path(app.root_path) / "translations"),
         LANGUAGES={"en": "English", "zh": "中文"},
         WTF_CSRF_TIME_LIMIT=None,
+        TICKET_KEY=None,
+        TICKET_KEYS_PREVIOUS=None,
+        BASE_URL=None,
+        MAIL_FROM="City Meetups <meetups@localhost>",
+        SMTP_HOST=None,
+        SMTP_PORT=587,
+        SMTP_USER=None,
+        SMTP_PASSWORD=None,
+        SMTP_STARTTLS=True,
         MAX_CONTENT_LENGTH=16 * 1024 * 1024,
     )
     if test_config is None:
@@ -39,6 +48,15 @@ def load_config(app, test_config=None) -> None:
         ("MEETUPS_ENV", "ENV_NAME"),
         ("MEETUPS_RATELIMIT", "RATELIMIT"),
         ("MEETUPS_RATELIMIT_STORAGE_URL", "RATELIMIT_STORAGE_URI"),
+        ("MEETUPS_TICKET_KEY", "TICKET_KEY"),
+        ("MEETUPS_TICKET_KEYS_PREVIOUS", "TICKET_KEYS_PREVIOUS"),
+        ("MEETUPS_BASE_URL", "BASE_URL"),
+        ("MEETUPS_MAIL_FROM", "MAIL_FROM"),
+        ("MEETUPS_SMTP_HOST", "SMTP_HOST"),
+        ("MEETUPS_SMTP_PORT", "SMTP_PORT"),
+        ("MEETUPS_SMTP_USER", "SMTP_USER"),
+        ("MEETUPS_SMTP_PASSWORD", "SMTP_PASSWORD"),
+        ("MEETUPS_SMTP_STARTTLS", "SMTP_STARTTLS"),
     ):
         if test_config is not None and key in test_config:
             continue  # a test's explicit setting beats the developer's shell
@@ -61,7 +79,13 @@ def load_config(app, test_config=None) -> None:
                 "MEETUPS_SECRET_KEY is required when MEETUPS_ENV=production: set it to a long "
                 'random string, e.g. python3 -c "import secrets; print(secrets.token_urlsafe(48))"'
             )
-        app.config["SECRET_KEY"] = _instance_secret_key(Path(app.instance_path))
+        app.config["SECRET_KEY"] = instance_secret(Path(app.instance_path), "secret_key")
+    if not app.config["TICKET_KEY"]:
+        # Not the session key: rotating one must not touch the other (README, "Ticket codes").
+        app.config["TICKET_KEY"] = instance_secret(Path(app.instance_path), "ticket_key")
+    app.config["SMTP_PORT"] = int(app.config["SMTP_PORT"])
+    if isinstance(app.config["SMTP_STARTTLS"], str):
+        app.config["SMTP_STARTTLS"] = app.config["SMTP_STARTTLS"].lower() not in ("0", "off", "false", "no")
 
     limit = app.config["RATELIMIT"]
     app.config["RATELIMIT_ENABLED"] = limit != "off"
@@ -73,14 +97,14 @@ def load_config(app, test_config=None) -> None:
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
 
 
-def _instance_secret_key(instance: Path) -> str:
-    """A random key kept in the instance folder, so sessions survive restarts in development."""
-    key_file = instance / "secret_key"
+def instance_secret(instance: Path, name: str) -> str:
+    """A random key kept in the instance folder, so that it survives restarts."""
+    key_file = instance / name
     if not key_file.exists():
         instance.mkdir(parents=True, exist_ok=True)
         # Write aside, then link into place: two processes starting at once agree on one key
         # and neither can read a half-written file.
-        draft = instance / f".secret_key.{os.getpid()}"
+        draft = instance / f".{name}.{os.getpid()}"
         draft.write_text(secrets.token_urlsafe(48))
         draft.chmod(0o600)
         try:

@@ -2,6 +2,7 @@
 import csv
 import io
 import random
+import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Callable
@@ -16,7 +17,9 @@ from .extensions import db
 from .fans.models import Fan
 from .fans.services import import_fans
 from .meetups.models import Meetup
-from .meetups.services import create_meetup
+from .meetups.services import MeetupDetails, create_meetup
+from .registration.models import Registration, RegistrationStatus
+from .registration.services import create_invite_codes, register
 from .timeutil import to_local, utcnow
 
 DEMO_FANS = 50_000
@@ -36,6 +39,12 @@ DEMO_MEETUPS = (
     ("Chengdu", -42, 40, "Chengdu fan meetup"),
     ("Wuhan", 10, 40, "Wuhan fan meetup: meet the system team"),
     ("Hangzhou", 24, 35, "Hangzhou fan meetup"),
+)
+# Registrations per meetup: past meetups were full; Wuhan is full with a waiting list.
+DEMO_REGISTRATIONS = {"Beijing": 50, "Shenzhen": 45, "Chengdu": 40, "Wuhan": 43, "Hangzhou": 12}
+DEMO_QUESTIONS = (
+    "Will the camera get a night mode?", "电池续航能再长一点吗？", "When does the next beta open?",
+    "能不能加一个通话录音？", "Why did the settings menu move?", "希望桌面图标可以自定义大小。", "",
 )
 
 
@@ -60,8 +69,33 @@ def load_demo(progress: Callable[[str], None] = lambda _message: None) -> DemoRe
         for city, days, capacity, title in DEMO_MEETUPS:
             local = to_local(today, "Asia/Shanghai").replace(hour=19, minute=0, second=0, microsecond=0, tzinfo=None)
             starts = local + timedelta(days=days)
-            create_meetup(city, starts, capacity, title, "Fan club hall", "", starts + timedelta(hours=3), publish=True)
+            meetup = create_meetup(MeetupDetails(city=city, starts_at=starts, capacity=capacity, title=title,
+                                                 venue_name="Fan club hall", ends_at=starts + timedelta(hours=3)),
+                                   publish=True)
+            _demo_registrations(meetup, DEMO_REGISTRATIONS.get(city, 0))
+        hangzhou = db.session.scalar(select(Meetup).join(City).where(City.name == "Hangzhou"))
+        create_invite_codes(hangzhou.id, 5, label="Honour developers group")
     return DemoReport([(email, role, password) for email, role, password, _name in DEMO_ACCOUNTS])
+
+
+def _demo_registrations(meetup: Meetup, count: int) -> None:
+    """Local fans register: through the service for meetups still to come (their emails land in
+    instance/outbox), written straight in as history for past ones."""
+    fans = db.session.execute(
+        select(Fan.handle, Fan.email).where(Fan.city_geonameid == meetup.city_geonameid).order_by(Fan.id).limit(count)
+    ).all()
+    for number, (handle, email) in enumerate(fans):
+        question = DEMO_QUESTIONS[number % len(DEMO_QUESTIONS)]
+        if meetup.starts_at > utcnow():
+            register(meetup.id, name=handle, email=email, city=meetup.city.name, question=question)
+        else:
+            db.session.add(Registration(
+                meetup=meetup, name=handle, email=email, city_geonameid=meetup.city_geonameid,
+                city_text=meetup.city.name, question=question, status=RegistrationStatus.CONFIRMED.value,
+                manage_salt=secrets.token_urlsafe(16), ticket_ref=secrets.token_urlsafe(16),
+                queued_at=meetup.starts_at - timedelta(days=7), created_at=meetup.starts_at - timedelta(days=7),
+                confirmed_at=meetup.starts_at - timedelta(days=7)))
+    db.session.commit()
 
 
 def _synthetic_fans_csv(count: int) -> bytes:

@@ -3,3 +3,4 @@ from .accounts.models import ApiToken, User  # noqa: F401
 from .cities.models import City, CityName  # noqa: F401
 from .fans.models import Fan  # noqa: F401
 from .meetups.models import Meetup  # noqa: F401
+from .registration.models import InviteCode, Registration  # noqa: F401

@@ -16,3 +16,17 @@ def to_utc(moment: datetime, zone: str) -> datetime:
 
 def to_local(moment: datetime, zone: str) -> datetime:
     return moment.replace(tzinfo=timezone.utc).astimezone(ZoneInfo(zone))
+
+
+def format_in_zone(moment: datetime | None, zone: str, style: str = "medium") -> str:
+    """A naive-UTC moment as the people in `zone` read it, in the current language, without
+    seconds: `style` is Babel's date style ("short", "medium", "long", "full")
+    (Jinja: `meetup.starts_at|in_city(meetup)`)."""
+    from babel.dates import format_date, format_time
+    from flask_babel import get_locale
+
+    if moment is None:
+        return ""
+    local = to_local(moment, zone)
+    locale = get_locale() or "en"
+    return f"{format_date(local, style, locale=locale)} {format_time(local, 'short', locale=locale)}"

@@ -208,10 +208,10 @@ def make_city(app):
 
 @pytest.fixture
 def make_meetup(app, make_city):
-    def make(city=None, days_from_now=14, capacity=40, title="Test meetup", status="published"):
+    def make(city=None, days_from_now=14, capacity=40, title="Test meetup", status="published", **fields):
         city = city or make_city()
         meetup = Meetup(city=city, title=title, starts_at=utcnow() + timedelta(days=days_from_now),
-                        capacity=capacity, status=status)
+                        capacity=capacity, status=status, **fields)
         db.session.add(meetup)
         db.session.commit()
         return meetup

@@ -106,7 +106,8 @@ def test_protected_pages_send_anonymous_visitors_to_login(app, client):
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_protected_routes_refuse_the_wrong_roles(app, client, auth, make_user, role):
+def test_protected_routes_refuse_the_wrong_roles(app, client, auth, make_user, make_meetup, role):
+    make_meetup()  # meetup 1, for the routes that take an id
     make_user(role, email=f"{role}@example.com")
     auth.login(f"{role}@example.com")
     from meetups.accounts.services import issue_token

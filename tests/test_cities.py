@@ -108,6 +108,11 @@ def test_nearest_city_at_the_antimeridian():
     assert index.nearest(-17.8, -179.9)[0] == 1
 
 
+def test_a_name_with_a_nul_character_finds_nothing_and_breaks_nothing(app, make_city):
+    make_city("Chengdu")
+    assert find_city("Cheng\x00du").geonameid is None
+
+
 def test_nearest_city_agrees_with_geodesic_brute_force():
     # The index compares on the sphere and measures on the ellipsoid only for close calls; on
     # random points, with cities packed closely enough to make near ties, it must still pick

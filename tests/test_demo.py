@@ -6,7 +6,9 @@ from meetups.cities.models import City
 from meetups.demo import DEMO_FANS
 from meetups.extensions import db
 from meetups.fans.models import Fan
+from meetups.mail import outbox_path
 from meetups.meetups.models import Meetup
+from meetups.registration.services import meetup_seats
 
 
 def _counts():
@@ -34,6 +36,14 @@ def test_demo_loads_a_living_system_and_is_idempotent(app, runner, client):
     assert "Signed in as" in Auth(client).login(email, password).get_data(as_text=True)
     home = client.get("/").get_data(as_text=True)
     assert "Wuhan fan meetup" in home and "Beijing fan meetup" not in home  # past meetups are not listed
+
+    # Upcoming meetups have registrations (Wuhan is full, with a waiting list) and invite codes.
+    wuhan = db.session.scalar(select(Meetup).join(City).where(City.name == "Wuhan"))
+    counts = meetup_seats(wuhan)
+    assert (counts.confirmed, counts.waitlisted, counts.seats_left) == (40, 3, 0)
+    hangzhou = db.session.scalar(select(Meetup).join(City).where(City.name == "Hangzhou"))
+    assert meetup_seats(hangzhou).held == 5
+    assert len(list(outbox_path().glob("*.eml"))) == 43 + 12
 
     again = runner.invoke(args=["demo"])
     assert again.exit_code == 0

@@ -1,5 +1,6 @@
 """Creating meetups from the command line, as CONTRACT.md describes `meetups create`."""
 import json
+import re
 from datetime import datetime
 
 import pytest
@@ -29,7 +30,7 @@ def test_meetups_create_keeps_an_explicit_offset(gazetteer, runner):
     meetup = db.session.get(Meetup, json.loads(result.output)["id"])
     assert meetup.starts_at == datetime(2030, 5, 20, 12, 0)
     assert meetup.status == "draft"
-    assert meetup.title == "Wuhan meetup"
+    assert meetup.title == "Wuhan fan meetup"
 
 
 @pytest.mark.parametrize("capacity", ["29", "51", "0", "-40"])
@@ -58,3 +59,22 @@ def test_database_refuses_capacity_outside_30_to_50(app, make_meetup):
     with pytest.raises(IntegrityError):
         make_meetup(capacity=51)
     db.session.rollback()
+
+
+def test_meetup_lifecycle_and_invite_codes_from_the_command_line(app, runner, make_meetup):
+    meetup = make_meetup(capacity=30, status="draft")
+    for command, status in (("publish", "published"), ("close", "closed"), ("publish", "published"),
+                            ("cancel", "cancelled")):
+        if command == "cancel":
+            codes = runner.invoke(args=["meetups", "codes", str(meetup.id), "--count", "2", "--label", "VIP"])
+            assert codes.exit_code == 0, codes.output
+            assert len(re.findall(r"^[A-Z2-9]{5}-[A-Z2-9]{5}$", codes.output, re.M)) == 2
+        result = runner.invoke(args=["meetups", command, str(meetup.id)])
+        assert result.exit_code == 0, result.output
+        assert f"meetup {meetup.id}: {status}" in result.output
+        db.session.expire_all()
+        assert db.session.get(Meetup, meetup.id).status == status
+    refused = runner.invoke(args=["meetups", "codes", str(meetup.id), "--count", "1"])
+    assert refused.exit_code == 1 and "cancelled" in refused.output
+    missing = runner.invoke(args=["meetups", "publish", "9999"])
+    assert missing.exit_code == 1 and "no such meetup" in missing.output

@@ -2,8 +2,9 @@
 from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
 
 from ..accounts.access import public
-from ..meetups.services import upcoming_meetups
+from ..meetups.views import meetup_listing, remembered_city
 from ..redirects import local_path
+from ..timeutil import utcnow
 
 bp = Blueprint("main", __name__)
 
@@ -11,7 +12,10 @@ bp = Blueprint("main", __name__)
 @bp.route("/")
 @public
 def home():
-    return render_template("main/home.html", meetups=upcoming_meetups())
+    city = remembered_city()
+    meetups, counts, distances = meetup_listing(city)
+    return render_template("main/home.html", meetups=meetups, counts=counts, distances=distances, city=city,
+                           now=utcnow())
 
 
 @bp.route("/lang/<code>")

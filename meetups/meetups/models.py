@@ -14,8 +14,9 @@ MAX_CAPACITY = 50
 
 
 class MeetupStatus(str, enum.Enum):
-    DRAFT = "draft"
-    PUBLISHED = "published"
+    DRAFT = "draft"  # only planners see it
+    PUBLISHED = "published"  # listed; registration follows its opening and closing times
+    CLOSED = "closed"  # listed, registration closed by a planner
     CANCELLED = "cancelled"
 
 
@@ -25,7 +26,8 @@ class Meetup(db.Model):
         CheckConstraint(
             f"capacity BETWEEN {MIN_CAPACITY} AND {MAX_CAPACITY}", name="capacity_30_to_50"
         ),
-        CheckConstraint("status IN ('draft', 'published', 'cancelled')", name="status_known"),
+        CheckConstraint("status IN ('draft', 'published', 'closed', 'cancelled')", name="status_known"),
+        CheckConstraint("offer_hours IS NULL OR offer_hours BETWEEN 1 AND 168", name="offer_hours_range"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -38,6 +40,17 @@ class Meetup(db.Model):
     ends_at: Mapped[datetime | None] = mapped_column(DateTime)
     capacity: Mapped[int] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(20), default=MeetupStatus.DRAFT.value)
+    # Registration is open from `registration_opens_at` (publication when empty) until
+    # `registration_closes_at` (the start when empty).
+    registration_opens_at: Mapped[datetime | None] = mapped_column(DateTime)
+    registration_closes_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # Unused invite codes hold seats until this moment (the start when empty).
+    codes_release_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # Empty: a freed seat goes straight to the first on the waiting list. Otherwise that fan
+    # gets an offer to accept within this many hours, which passes on when it lapses.
+    offer_hours: Mapped[int | None] = mapped_column(Integer)
+    published_at: Mapped[datetime | None] = mapped_column(DateTime)
+    cancelled_at: Mapped[datetime | None] = mapped_column(DateTime)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     city: Mapped[City] = relationship()
@@ -47,8 +60,31 @@ class Meetup(db.Model):
         return to_local(self.starts_at, self.city.timezone)
 
     @property
+    def local_ends_at(self) -> datetime | None:
+        return to_local(self.ends_at, self.city.timezone) if self.ends_at else None
+
+    @property
     def is_published(self) -> bool:
         return self.status == MeetupStatus.PUBLISHED.value
+
+    @property
+    def is_listed(self) -> bool:
+        """Fans can see it (a closed or cancelled meetup still has a page for its registrants)."""
+        return self.status != MeetupStatus.DRAFT.value
+
+    @property
+    def codes_held_until(self) -> datetime:
+        return self.codes_release_at or self.starts_at
+
+    def registration_state(self, now: datetime) -> str:
+        """'open', or why not: 'draft', 'cancelled', 'closed', 'not_yet_open', 'over'."""
+        if self.status != MeetupStatus.PUBLISHED.value:
+            return self.status
+        if self.registration_opens_at and now < self.registration_opens_at:
+            return "not_yet_open"
+        if now >= (self.registration_closes_at or self.starts_at):
+            return "over"
+        return "open"
 
     def __repr__(self) -> str:
         return f"<Meetup {self.id} {self.title!r}>"

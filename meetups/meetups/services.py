@@ -1,63 +1,198 @@
-"""Creating meetups and listing the upcoming ones."""
+"""A meetup's life: create, edit, publish, close and reopen registration, cancel; and the lists
+fans see (upcoming, nearest first)."""
+from dataclasses import dataclass
 from datetime import datetime
 
+from flask_babel import get_locale
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from ..cities.models import City
 from ..cities.services import find_city
 from ..errors import DomainError
 from ..extensions import db
+from ..mail import send
 from ..timeutil import to_utc, utcnow
+from .locks import lock_meetup
 from .models import MAX_CAPACITY, MIN_CAPACITY, Meetup, MeetupStatus
-from ..cities.models import City
+
+MAX_OFFER_HOURS = 168
 
 
-def create_meetup(
-    city: str,
-    starts_at: datetime,
-    capacity: int,
-    title: str | None = None,
-    venue_name: str = "",
-    venue_address: str = "",
-    ends_at: datetime | None = None,
-    publish: bool = False,
-) -> Meetup:
-    """`starts_at` without a time zone is local time in the meetup's city."""
-    fields = {}
-    if not MIN_CAPACITY <= capacity <= MAX_CAPACITY:
-        fields["capacity"] = f"Capacity must be between {MIN_CAPACITY} and {MAX_CAPACITY} seats."
-    resolution = find_city(city)
-    if resolution.geonameid is None:
-        fields["city"] = f"No gazetteer city is called {city!r}."
-    if fields:
-        raise DomainError("invalid", " ".join(fields.values()), fields)
-    host = db.session.get(City, resolution.geonameid)
-    starts = to_utc(starts_at, host.timezone)
-    ends = to_utc(ends_at, host.timezone) if ends_at else None
-    if ends is not None and ends <= starts:
-        message = "The meetup must end after it starts."
-        raise DomainError("invalid", message, {"ends_at": message})
-    meetup = Meetup(
-        city=host,
-        title=(title or "").strip() or f"{host.name} meetup",
-        venue_name=venue_name.strip(),
-        venue_address=venue_address.strip(),
-        starts_at=starts,
-        ends_at=ends,
-        capacity=capacity,
-        status=MeetupStatus.PUBLISHED.value if publish else MeetupStatus.DRAFT.value,
-    )
+@dataclass
+class MeetupDetails:
+    """What a planner sets. Times without a time zone are local time in the meetup's city."""
+
+    city: str
+    starts_at: datetime
+    capacity: int
+    title: str = ""
+    venue_name: str = ""
+    venue_address: str = ""
+    ends_at: datetime | None = None
+    registration_opens_at: datetime | None = None
+    registration_closes_at: datetime | None = None
+    codes_release_at: datetime | None = None
+    offer_hours: int | None = None
+
+
+def create_meetup(details: MeetupDetails, publish: bool = False) -> Meetup:
+    meetup = Meetup(status=MeetupStatus.DRAFT.value)
+    _apply(meetup, details, taken=0)
+    if publish:
+        _publish(meetup)
     db.session.add(meetup)
     db.session.commit()
     return meetup
 
 
-def upcoming_meetups(limit: int = 50) -> list[Meetup]:
+def update_meetup(meetup_id: int, details: MeetupDetails) -> Meetup:
+    """A lower capacity must still seat everyone confirmed; a higher one seats the waiting list."""
+    from ..registration.services import fill_free_seats, meetup_seats
+
+    meetup = _locked(meetup_id)
+    if meetup.status == MeetupStatus.CANCELLED.value:
+        db.session.rollback()
+        raise DomainError("meetup_cancelled", _("A cancelled meetup cannot be edited."), status=409)
+    counts = meetup_seats(meetup)
+    try:
+        _apply(meetup, details, taken=counts.confirmed + counts.offered + counts.held)
+    except DomainError:
+        db.session.rollback()
+        raise
+    _promoted, mails = fill_free_seats(meetup, utcnow())
+    db.session.commit()
+    send(mails)
+    return meetup
+
+
+def publish_meetup(meetup_id: int) -> Meetup:
+    """Draft → published; a closed meetup opens its registration again."""
+    meetup = _locked(meetup_id)
+    if meetup.status == MeetupStatus.CANCELLED.value:
+        db.session.rollback()
+        raise DomainError("meetup_cancelled", _("A cancelled meetup cannot be published."), status=409)
+    _publish(meetup)
+    db.session.commit()
+    return meetup
+
+
+def close_registration(meetup_id: int) -> Meetup:
+    meetup = _locked(meetup_id)
+    if meetup.status != MeetupStatus.PUBLISHED.value:
+        db.session.rollback()
+        raise DomainError("not_published", _("Only a published meetup's registration can be closed."), status=409)
+    meetup.status = MeetupStatus.CLOSED.value
+    db.session.commit()
+    return meetup
+
+
+def cancel_meetup(meetup_id: int) -> Meetup:
+    """Everyone registered is told by email; their tickets no longer admit anyone."""
+    from ..registration.services import notify_meetup_cancelled
+
+    meetup = _locked(meetup_id)
+    if meetup.status == MeetupStatus.CANCELLED.value:
+        db.session.rollback()
+        return meetup
+    meetup.status = MeetupStatus.CANCELLED.value
+    meetup.cancelled_at = utcnow()
+    mails = notify_meetup_cancelled(meetup)
+    db.session.commit()
+    send(mails)
+    return meetup
+
+
+def upcoming_meetups(limit: int = 50, near: City | None = None) -> list[Meetup]:
+    """Published meetups still to come, soonest first, or nearest to `near` first."""
     query = (
         select(Meetup)
         .options(joinedload(Meetup.city))
-        .where(Meetup.status == MeetupStatus.PUBLISHED.value, Meetup.starts_at >= utcnow())
-        .order_by(Meetup.starts_at)
+        .where(Meetup.status.in_((MeetupStatus.PUBLISHED.value, MeetupStatus.CLOSED.value)),
+               Meetup.starts_at >= utcnow())
+        .order_by(Meetup.starts_at, Meetup.id)
         .limit(limit)
     )
-    return list(db.session.scalars(query))
+    meetups = list(db.session.scalars(query))
+    if near is not None:
+        meetups.sort(key=lambda meetup: distance_km(near, meetup.city))  # stable: ties stay soonest first
+    return meetups
+
+
+def distance_km(home: City, host: City) -> float:
+    """Geodesic distance between two gazetteer cities."""
+    from geopy.distance import geodesic
+
+    if home.geonameid == host.geonameid:
+        return 0.0
+    return geodesic((home.latitude, home.longitude), (host.latitude, host.longitude)).km
+
+
+def _locked(meetup_id: int) -> Meetup:
+    meetup = lock_meetup(meetup_id)
+    if meetup is None:
+        db.session.rollback()
+        raise DomainError("not_found", _("There is no such meetup."), status=404)
+    return meetup
+
+
+def _publish(meetup: Meetup) -> None:
+    meetup.status = MeetupStatus.PUBLISHED.value
+    meetup.published_at = meetup.published_at or utcnow()
+
+
+def _apply(meetup: Meetup, details: MeetupDetails, taken: int) -> None:
+    """Check every field, then set them all (or raise DomainError `invalid` naming each bad field)."""
+    fields = {}
+    capacity = details.capacity
+    if not isinstance(capacity, int) or not MIN_CAPACITY <= capacity <= MAX_CAPACITY:
+        fields["capacity"] = _("Capacity must be between %(least)d and %(most)d seats.",
+                               least=MIN_CAPACITY, most=MAX_CAPACITY)
+    elif capacity < taken:
+        fields["capacity"] = _("%(taken)d seats are taken or held for invite codes: the capacity cannot go below that.",
+                               taken=taken)
+    host = None
+    resolution = find_city(details.city or "")
+    if resolution.geonameid is None:
+        fields["city"] = _("No gazetteer city is called %(name)s.", name=repr(details.city))
+    else:
+        host = db.session.get(City, resolution.geonameid)
+    title = (details.title or "").strip()
+    if len(title) > 200:
+        fields["title"] = _("Titles are at most 200 characters.")
+    if len(details.venue_name or "") > 200:
+        fields["venue_name"] = _("Venue names are at most 200 characters.")
+    if len(details.venue_address or "") > 300:
+        fields["venue_address"] = _("Addresses are at most 300 characters.")
+    if details.offer_hours is not None and not 1 <= details.offer_hours <= MAX_OFFER_HOURS:
+        fields["offer_hours"] = _("Offers last between 1 and %(most)d hours (leave empty to promote at once).",
+                                  most=MAX_OFFER_HOURS)
+    if host is not None:
+        zone = host.timezone
+        starts = to_utc(details.starts_at, zone)
+        moments = {name: to_utc(value, zone) if value else None for name, value in (
+            ("ends_at", details.ends_at), ("registration_opens_at", details.registration_opens_at),
+            ("registration_closes_at", details.registration_closes_at),
+            ("codes_release_at", details.codes_release_at))}
+        if moments["ends_at"] and moments["ends_at"] <= starts:
+            fields["ends_at"] = _("The meetup must end after it starts.")
+        closes = moments["registration_closes_at"] or starts
+        if closes > starts:
+            fields["registration_closes_at"] = _("Registration must close by the time the meetup starts.")
+        if moments["registration_opens_at"] and moments["registration_opens_at"] >= closes:
+            fields["registration_opens_at"] = _("Registration must open before it closes.")
+        if moments["codes_release_at"] and moments["codes_release_at"] > starts:
+            fields["codes_release_at"] = _("Held seats must be released by the time the meetup starts.")
+    if fields:
+        raise DomainError("invalid", " ".join(fields.values()), fields)
+    meetup.city = host
+    meetup.title = title or _("%(city)s fan meetup", city=host.display_name(str(get_locale())))
+    meetup.venue_name = (details.venue_name or "").strip()
+    meetup.venue_address = (details.venue_address or "").strip()
+    meetup.starts_at = starts
+    meetup.capacity = capacity
+    meetup.offer_hours = details.offer_hours
+    for name, value in moments.items():
+        setattr(meetup, name, value)
+

@@ -1,0 +1,136 @@
+"""JSON API for fans: upcoming meetups, registering, cancelling (CONTRACT.md, "JSON API")."""
+from flask import Blueprint, jsonify, request
+from flask_babel import get_locale
+from flask_babel import gettext as _
+
+from ..accounts.access import public
+from ..cities.models import City
+from ..cities.services import find_city
+from ..errors import DomainError
+from ..extensions import db
+from ..forms import public_write
+from ..links import external_url
+from ..registration.services import SeatCounts, cancel_registration, refresh_meetup, register, seat_counts
+from ..tickets.codes import ticket_code
+from ..timeutil import to_local, utcnow
+from .models import Meetup
+from .services import distance_km, upcoming_meetups
+
+bp = Blueprint("meetups_api", __name__, url_prefix="/api")
+
+MAX_ID = 2**31 - 1  # larger numbers name no meetup (and overflow PostgreSQL's integer)
+REGISTRATION_FIELDS = ("name", "email", "city", "question", "phone", "invite_code")
+
+
+@bp.route("/meetups")
+@public
+def meetup_list():
+    near = _city_named(request.args.get("city", ""))
+    meetups = upcoming_meetups(near=near)
+    counts = seat_counts(meetups)
+    now = utcnow()
+    listed = []
+    for meetup in meetups:
+        entry = _meetup_json(meetup, counts[meetup.id], now)
+        if near is not None:
+            entry["distance_km"] = round(distance_km(near, meetup.city), 1)
+        listed.append(entry)
+    return jsonify({"meetups": listed, "near": near.name if near else None})
+
+
+@bp.route(f"/meetups/<int(max={MAX_ID}):meetup_id>")
+@public
+def meetup_detail(meetup_id: int):
+    refresh_meetup(meetup_id)  # lapsed offers pass on before the counts are read
+    meetup = db.session.get(Meetup, meetup_id)
+    if meetup is None or not meetup.is_listed:
+        raise DomainError("not_found", _("There is no such meetup."), status=404)
+    return jsonify(_meetup_json(meetup, seat_counts([meetup])[meetup.id], utcnow()))
+
+
+@bp.route(f"/meetups/<int(max={MAX_ID}):meetup_id>/registrations", methods=["POST"])
+@public_write
+@public
+def create_registration(meetup_id: int):
+    values = _text_fields(REGISTRATION_FIELDS, required=())
+    outcome = register(meetup_id, locale=str(get_locale() or "en"), **values)
+    registration = outcome.registration
+    confirmed = registration.is_confirmed
+    body = {
+        "registration_id": registration.id,
+        "meetup_id": registration.meetup_id,
+        "status": registration.status,
+        "waitlist_position": outcome.waitlist_position,
+        "ticket_url": external_url("tickets.ticket", ref=registration.ticket_ref) if confirmed else None,
+        "ticket_code": ticket_code(registration.ticket_ref) if confirmed else None,
+        "manage_token": outcome.manage_token,
+        "manage_url": external_url("registration.manage", token=outcome.manage_token),
+    }
+    return jsonify(body), 201
+
+
+@bp.route("/registrations/cancel", methods=["POST"])
+@public_write
+@public
+def cancel():
+    token = _text_fields(("manage_token",), required=("manage_token",))["manage_token"]
+    outcome = cancel_registration(token)
+    promoted = [registration.id for registration in outcome.promoted]
+    return jsonify({
+        "status": "cancelled",
+        "registration_id": outcome.registration.id,
+        "promoted_registration_id": promoted[0] if promoted else None,
+        "promoted_registration_ids": promoted,
+    })
+
+
+def _meetup_json(meetup: Meetup, counts: SeatCounts, now) -> dict:
+    zone = meetup.city.timezone
+    state = meetup.registration_state(now)
+    return {
+        "id": meetup.id,
+        "title": meetup.title,
+        "city": meetup.city.name,
+        "city_zh": meetup.city.name_zh,
+        "starts_at": to_local(meetup.starts_at, zone).isoformat(),
+        "ends_at": to_local(meetup.ends_at, zone).isoformat() if meetup.ends_at else None,
+        "capacity": meetup.capacity,
+        "seats_left": counts.seats_left,
+        "waitlist_length": counts.waitlisted,
+        "status": meetup.status,
+        "venue_name": meetup.venue_name,
+        "venue_address": meetup.venue_address,
+        "url": external_url("meetups.meetup", meetup_id=meetup.id),
+        "registration_open": state == "open",
+        "registration_state": state,
+    }
+
+
+def _city_named(name: str) -> City | None:
+    """The gazetteer city a fan typed, for nearest-first; an unknown name just keeps date order."""
+    name = name.strip()
+    if not name or len(name) > 100 or "\x00" in name:  # PostgreSQL cannot even compare a NUL
+        return None
+    geonameid = find_city(name).geonameid
+    return db.session.get(City, geonameid) if geonameid is not None else None
+
+
+def _text_fields(names: tuple[str, ...], required: tuple[str, ...]) -> dict[str, str]:
+    """The JSON object's text fields: 400 for a body that is not an object, 422 for a wrong type."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise DomainError("bad_request", _("Send a JSON object with Content-Type: application/json."), status=400)
+    values, fields = {}, {}
+    for name in names:
+        value = body.get(name)
+        if value is None:
+            value = ""
+        if not isinstance(value, str):
+            fields[name] = _("This must be text.")
+        elif name in required and not value.strip():
+            fields[name] = _("This is required.")
+        else:
+            values[name] = value
+    if fields:
+        raise DomainError("invalid", _("Please correct the marked fields."), fields)
+    return values

@@ -1,0 +1,1 @@
+"""Signed ticket codes, their QR images and the ticket page."""

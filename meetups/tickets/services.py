@@ -1,0 +1,76 @@
+"""Which registration a ticket reference names, and whether it is a ticket that admits its holder."""
+import enum
+import re
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from ..meetups.models import Meetup, MeetupStatus
+from ..registration.models import Registration, RegistrationStatus
+from ..registration.services import refresh_meetup, registration_for_ticket
+from .codes import ticket_code
+
+# What registration.services draws (secrets.token_urlsafe); codes.py accepts the same. Checked
+# before any query, so that junk in a URL never reaches the database.
+_REF = re.compile(r"[A-Za-z0-9_-]{16,32}")
+
+
+class TicketState(str, enum.Enum):
+    VALID = "valid"  # a confirmed seat at a meetup that takes place: the QR is shown
+    NOT_YET = "not_yet"  # on the waiting list or holding an offer: no QR yet
+    MEETUP_CANCELLED = "meetup_cancelled"  # the registration stands, the evening does not
+
+
+@dataclass(frozen=True)
+class Ticket:
+    registration: Registration
+    state: TicketState
+
+    @property
+    def meetup(self) -> Meetup:
+        return self.registration.meetup
+
+    @property
+    def ref(self) -> str:
+        return self.registration.ticket_ref
+
+    @property
+    def code(self) -> str | None:
+        """The signed code the QR shows; only a valid ticket has one."""
+        return ticket_code(self.ref) if self.state is TicketState.VALID else None
+
+
+def find_ticket(ref: str) -> Ticket | None:
+    """The ticket behind `/tickets/<ref>`; None when no current registration of a listed meetup
+    has this reference (a cancelled registration's reference is redrawn, so its old one is unknown)."""
+    if not _REF.fullmatch(ref or ""):
+        return None
+    registration = registration_for_ticket(ref)
+    if registration is None or not registration.meetup.is_listed:
+        return None
+    if registration.status in (RegistrationStatus.WAITLISTED.value, RegistrationStatus.OFFERED.value):
+        # Lapsed offers pass on and free seats go to the line on access, as on the meetup page.
+        refresh_meetup(registration.meetup_id)
+        registration = registration_for_ticket(ref)
+        if registration is None:
+            return None
+    if registration.meetup.status == MeetupStatus.CANCELLED.value:
+        return Ticket(registration, TicketState.MEETUP_CANCELLED)
+    if registration.status == RegistrationStatus.CONFIRMED.value:
+        return Ticket(registration, TicketState.VALID)
+    if registration.status == RegistrationStatus.CANCELLED.value:
+        return None  # cannot happen (the reference is redrawn on cancel), but never a ticket
+    return Ticket(registration, TicketState.NOT_YET)
+
+
+def map_links(meetup: Meetup, place_name: str) -> dict[str, str]:
+    """Links to the meetup's city on Amap (opens the app on a phone) and OpenStreetMap.
+
+    Meetups have no coordinates of their own: the pin is the gazetteer's city centre (WGS-84),
+    so the page shows the venue's address beside the links."""
+    lat, lon = f"{meetup.city.latitude:.5f}", f"{meetup.city.longitude:.5f}"
+    amap = urlencode({"position": f"{lon},{lat}", "name": place_name, "coordinate": "wgs84",
+                      "src": "city-meetups", "callnative": "1"}, safe=",")
+    return {
+        "amap": f"https://uri.amap.com/marker?{amap}",
+        "osm": f"https://www.openstreetmap.org/?mlat={lat}&mlon={lon}#map=15/{lat}/{lon}",
+    }
