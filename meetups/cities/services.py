@@ -157,6 +157,15 @@ def find_city(typed: str, province: str | None = None) -> Resolution:
     return choose(typed, [], province)
 
 
+def city_named(typed: str) -> City | None:
+    """The gazetteer city a fan typed (any of its names), or None."""
+    typed = (typed or "").strip()
+    if not typed or len(typed) > 100:
+        return None
+    geonameid = find_city(typed).geonameid
+    return db.session.get(City, geonameid) if geonameid is not None else None
+
+
 class CityMatcher:
     """Every gazetteer name in memory, for resolving millions of rows without a query each."""
 

@@ -34,6 +34,11 @@ SNIFF_BYTES = 65536
 MEMO_LIMIT = 100_000
 
 _EMAIL = re.compile(r"[^@\s,;<>\"]+@[^@\s,;<>\"]+\.[^@\s,;<>\".]+")
+
+
+def is_email(text: str) -> bool:
+    """What the fan base accepts as an email address (lower-cased, trimmed)."""
+    return len(text) <= MAX_EMAIL_LENGTH and _EMAIL.fullmatch(text) is not None
 _UNDECODABLE = re.compile("[\udc80-\udcff]")  # bytes that surrogateescape could not decode
 
 
@@ -163,7 +168,7 @@ class _FanRows:
         email = email.strip().lower()
         if not email:
             return "email is empty"
-        if len(email) > MAX_EMAIL_LENGTH or not _EMAIL.fullmatch(email):
+        if not is_email(email):
             return f"bad email {email!r}"
 
         latitude = longitude = city_id = None

@@ -4,8 +4,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from ..accounts.access import public
-from ..cities.models import City
-from ..cities.services import find_city
+from ..cities.services import city_named
 from ..errors import DomainError
 from ..extensions import db
 from ..forms import public_write
@@ -25,7 +24,7 @@ REGISTRATION_FIELDS = ("name", "email", "city", "question", "phone", "invite_cod
 @bp.route("/meetups")
 @public
 def meetup_list():
-    near = _city_named(request.args.get("city", ""))
+    near = city_named(request.args.get("city", ""))
     meetups = upcoming_meetups(near=near)
     counts = seat_counts(meetups)
     now = utcnow()
@@ -104,15 +103,6 @@ def _meetup_json(meetup: Meetup, counts: SeatCounts, now) -> dict:
         "registration_open": state == "open",
         "registration_state": state,
     }
-
-
-def _city_named(name: str) -> City | None:
-    """The gazetteer city a fan typed, for nearest-first; an unknown name just keeps date order."""
-    name = name.strip()
-    if not name or len(name) > 100 or "\x00" in name:  # PostgreSQL cannot even compare a NUL
-        return None
-    geonameid = find_city(name).geonameid
-    return db.session.get(City, geonameid) if geonameid is not None else None
 
 
 def _text_fields(names: tuple[str, ...], required: tuple[str, ...]) -> dict[str, str]:

@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 
 from ..accounts.access import public
 from ..cities.models import City
-from ..cities.services import find_city
+from ..cities.services import city_named
 from ..errors import DomainError
 from ..extensions import db
 from ..forms import public_write
@@ -31,7 +31,7 @@ def upcoming():
         city = remembered_city()
     else:
         typed = typed.strip()[:100]
-        city = _gazetteer_city(typed) if typed else None
+        city = city_named(typed)
         if typed and city is None:
             unknown_city = typed
     meetups, counts, distances = meetup_listing(city)
@@ -107,8 +107,3 @@ def remembered_city() -> City | None:
     """The city the fan chose on the list page (a cookie), if it still exists."""
     value = request.cookies.get(CITY_COOKIE, "")
     return db.session.get(City, int(value)) if value.isdigit() and len(value) < 10 else None
-
-
-def _gazetteer_city(typed: str) -> City | None:
-    resolution = find_city(typed)
-    return db.session.get(City, resolution.geonameid) if resolution.geonameid is not None else None

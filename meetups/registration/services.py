@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 from sqlalchemy import and_, exists, func, or_, select
 
 from ..cities.services import find_city
+from ..fans.services import is_email
 from ..errors import DomainError
 from ..extensions import db
 from ..links import external_url
@@ -27,7 +28,6 @@ MAX_NAME = 100
 MAX_PHONE = 40
 MAX_QUESTION = 2000
 MAX_CODES_AT_ONCE = 50
-_EMAIL = re.compile(r"[^@\s,;<>\"]+@[^@\s,;<>\"]+\.[^@\s,;<>\".]+")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _PHONE = re.compile(r"\+?[0-9][0-9 ()-]{4,38}")
 # Invite codes avoid characters that are misread on paper (0/O, 1/I/L).
@@ -435,7 +435,7 @@ def _validated(name: str, email: str, city: str, phone: str, question: str) -> d
         fields["name"] = _("Names are at most %(most)d characters.", most=MAX_NAME)
     if not email:
         fields["email"] = _("Please give your email: the ticket is sent there.")
-    elif len(email) > 254 or not _EMAIL.fullmatch(email):
+    elif not is_email(email):
         fields["email"] = _("This does not look like an email address.")
     if phone and not _PHONE.fullmatch(phone):
         fields["phone"] = _("Phone numbers have digits, spaces, dashes and an optional leading +.")
