@@ -1,16 +1,13 @@
 """Registering, cancelling, the waiting list, offers and invite codes: every change to a meetup's
 seats goes through here, under the meetup's lock (meetups.locks), and mails only after commit."""
-import base64
-import hashlib
-import hmac
 import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import DateTime, and_, bindparam, case, func, literal_column, or_, select, union_all
+from sqlalchemy.dialects import postgresql, sqlite
 
 from ..cities.services import find_city
 from ..fans.services import is_email
@@ -20,6 +17,8 @@ from ..links import external_url
 from ..mail import Mail, compose, send
 from ..meetups.locks import lock_meetup
 from ..meetups.models import Meetup, MeetupStatus
+from ..private_links import link_token, new_salt, row_for_token
+from ..text import storable
 from ..tickets.codes import ticket_code
 from ..timeutil import format_in_zone, utcnow
 from .models import IN_LINE, SEAT_HOLDING, CancelReason, InviteCode, Registration, RegistrationStatus
@@ -28,11 +27,36 @@ MAX_NAME = 100
 MAX_PHONE = 40
 MAX_QUESTION = 2000
 MAX_CODES_AT_ONCE = 50
-_SURROGATE = re.compile("[\ud800-\udfff]")
 _PHONE = re.compile(r"\+?[0-9][0-9 ()-]{4,38}")
 # Invite codes avoid characters that are misread on paper (0/O, 1/I/L).
 _CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 10
+MANAGE_LINK = "manage"  # the link's purpose (private_links): a city request's token opens no registration
+
+# The statements of the registration path are built once: building one costs more than running
+# it, and much of that time would be spent under the meetup's lock.
+_meetup_ids, _now = bindparam("meetup_ids", expanding=True), bindparam("now", type_=DateTime())
+# Rows of (meetup, a SeatCounts field, number, lapsed offers among them).
+_SEAT_COUNTS = union_all(
+    select(Registration.meetup_id, Registration.status, func.count(), func.count(case(
+        (and_(Registration.status == RegistrationStatus.OFFERED.value, Registration.offer_expires_at <= _now), 1))))
+    .where(Registration.meetup_id.in_(_meetup_ids), Registration.status != RegistrationStatus.CANCELLED.value)
+    .group_by(Registration.meetup_id, Registration.status),
+    select(InviteCode.meetup_id, literal_column("'held'"), func.count(), literal_column("0"))
+    .join(Meetup, Meetup.id == InviteCode.meetup_id)
+    .where(InviteCode.meetup_id.in_(_meetup_ids), InviteCode.used_at.is_(None),
+           func.coalesce(Meetup.codes_release_at, Meetup.starts_at) > _now)
+    .group_by(InviteCode.meetup_id),
+)
+_REGISTRATION_BY_EMAIL = select(Registration).where(
+    Registration.meetup_id == bindparam("meetup_id"), Registration.email == bindparam("email"))
+# Inserts nothing for an email already registered (one registration per email): one statement
+# both looks and writes, and a rush of new fans needs no lookup.
+_NEW_REGISTRATION = {
+    name: dialect_insert(Registration.__table__).on_conflict_do_nothing(index_elements=["meetup_id", "email"])
+    .returning(Registration.__table__.c.id)
+    for name, dialect_insert in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
+}
 
 
 @dataclass
@@ -42,6 +66,7 @@ class SeatCounts:
     offered: int = 0
     waitlisted: int = 0
     held: int = 0  # unused invite codes, before the meetup's release time
+    lapsed_offers: int = 0  # offered seats past their deadline, not yet passed on
 
     @property
     def seats_left(self) -> int:
@@ -65,27 +90,14 @@ class CancelOutcome:
 # --- reading -------------------------------------------------------------------------------
 
 def seat_counts(meetups: list[Meetup], now: datetime | None = None) -> dict[int, SeatCounts]:
-    """Seat counts of many meetups in two queries."""
+    """Seat counts of many meetups in one query."""
     now = now or utcnow()
     counts = {meetup.id: SeatCounts(capacity=meetup.capacity) for meetup in meetups}
     if not counts:
         return counts
-    by_status = db.session.execute(
-        select(Registration.meetup_id, Registration.status, func.count())
-        .where(Registration.meetup_id.in_(counts), Registration.status != RegistrationStatus.CANCELLED.value)
-        .group_by(Registration.meetup_id, Registration.status)
-    )
-    for meetup_id, status, number in by_status:
-        setattr(counts[meetup_id], status, number)
-    held = db.session.execute(
-        select(InviteCode.meetup_id, func.count())
-        .join(Meetup, Meetup.id == InviteCode.meetup_id)
-        .where(InviteCode.meetup_id.in_(counts), InviteCode.used_at.is_(None),
-               func.coalesce(Meetup.codes_release_at, Meetup.starts_at) > now)
-        .group_by(InviteCode.meetup_id)
-    )
-    for meetup_id, number in held:
-        counts[meetup_id].held = number
+    for meetup_id, kind, number, lapsed in db.session.execute(_SEAT_COUNTS, {"meetup_ids": list(counts), "now": now}):
+        setattr(counts[meetup_id], kind, number)
+        counts[meetup_id].lapsed_offers += lapsed
     return counts
 
 
@@ -109,17 +121,13 @@ def waitlist_position(registration: Registration) -> int | None:
 
 
 def manage_token(registration: Registration) -> str:
-    """The secret of the registration's manage link: `<id>-<HMAC of its salt>`."""
-    return f"{registration.id}-{_manage_signature(registration.id, registration.manage_salt)}"
+    """The secret of the registration's manage link: `<id>-<HMAC of its salt>` (private_links)."""
+    return link_token(MANAGE_LINK, registration.id, registration.manage_salt)
 
 
 def registration_for_token(token: str) -> Registration:
-    number, _dash, signature = (token or "").strip().partition("-")
-    # ASCII digits only ('²' is a digit to isdigit, not to int) and within PostgreSQL's integer.
-    plausible = number.isascii() and number.isdigit() and len(number) < 10
-    registration = db.session.get(Registration, int(number)) if plausible else None
-    if registration is None or not hmac.compare_digest(
-            _manage_signature(registration.id, registration.manage_salt), signature):
+    registration = row_for_token(Registration, token, MANAGE_LINK, lambda row: row.manage_salt)
+    if registration is None:
         raise DomainError("not_found", _("This manage link is not valid (was it copied in full?)."), status=404)
     return registration
 
@@ -151,19 +159,14 @@ def register(meetup_id: int, *, name: str, email: str, city: str = "", phone: st
     if state != "open":
         db.session.rollback()
         raise DomainError("registration_closed", closed_message(meetup, state), status=409)
-    mails = _sweep(meetup, now)
+    counts = meetup_seats(meetup, now)  # one count serves the sweep and the seat decision
+    mails = _sweep(meetup, now, counts)
+    if mails:  # the sweep moved fans along: count again
+        counts = meetup_seats(meetup, now)
 
-    registration = db.session.scalar(
-        select(Registration).where(Registration.meetup_id == meetup.id, Registration.email == values["email"])
-    )
-    if registration is not None and not registration.is_cancelled:
-        db.session.commit()  # keeps what the sweep did
-        send(mails)
-        raise DomainError("already_registered", _("This email is already registered for this meetup; "
-                                                  "the manage link in your confirmation email shows your ticket."),
-                          {"email": _("Already registered for this meetup.")}, status=409)
-    code = None
-    if code_text:
+    registration = code = None
+    if code_text:  # a fan already registered is told so before anything about the code
+        registration = _unless_registered(meetup, values["email"], mails)
         code = db.session.scalar(select(InviteCode).where(InviteCode.code == code_text))
         problem = None
         if code is None or code.meetup_id != meetup.id:
@@ -175,36 +178,50 @@ def register(meetup_id: int, *, name: str, email: str, city: str = "", phone: st
             send(mails)
             raise DomainError("invalid", problem, {"invite_code": problem})
 
-    counts = meetup_seats(meetup, now)
     holds_seat = code is not None and now < meetup.codes_held_until  # its seat is counted in `held`
-    if registration is None:
-        registration = Registration(meetup=meetup, **values)
-        db.session.add(registration)
-    else:  # a cancelled registration comes back: new token, new ticket, back of the line
-        for key, value in values.items():
-            setattr(registration, key, value)
-        registration.cancelled_at = registration.cancel_reason = None
-        registration.ticket_ref = _new_ticket_ref()
-    registration.manage_salt = _new_salt()
-    registration.ticket_ref = registration.ticket_ref or _new_ticket_ref()
-    registration.locale = locale
-    registration.queued_at = now
+    confirmed = holds_seat or counts.seats_left > 0
+    row = {**values, "locale": locale, "queued_at": now, "manage_salt": new_salt(), "ticket_ref": _new_ticket_ref(),
+           "status": RegistrationStatus.CONFIRMED.value if confirmed else RegistrationStatus.WAITLISTED.value,
+           "confirmed_at": now if confirmed else None, "offer_expires_at": None}
     if code is not None:
         code.used_at = now
-        registration.invite_code = code
-    if holds_seat or counts.seats_left > 0:
-        _confirm(registration, now)
-        template = "registration_confirmed"
-    else:
-        registration.status = RegistrationStatus.WAITLISTED.value
-        template = "registration_waitlisted"
+        row["invite_code_id"] = code.id
+    inserted_id = None
+    if registration is None:  # usually one statement: inserted, unless the email is registered already
+        insert_new = _NEW_REGISTRATION[db.session.get_bind().dialect.name]
+        inserted_id = db.session.execute(insert_new, {**row, "meetup_id": meetup.id}).scalar()
+        registration = None if inserted_id else _unless_registered(meetup, values["email"], mails)
+    if registration is not None:
+        _come_back(registration, row)
     # The newcomer is last in line (queued now, under the lock): no need to count again.
-    position = None if registration.is_confirmed else counts.waitlisted + 1
-    db.session.commit()
+    position = None if confirmed else counts.waitlisted + 1
+    _commit_keeping_loaded()
+    registration = registration or db.session.get(Registration, inserted_id)  # read outside the lock
     # Composed after the commit, so the lock is held no longer than the seat decision needs.
+    template = "registration_confirmed" if confirmed else "registration_waitlisted"
     mails.append(_mail(registration, template, waitlist_position=position))
     send(mails)
     return RegistrationOutcome(registration, manage_token(registration), position)
+
+
+def _unless_registered(meetup: Meetup, email: str, mails: list[Mail]) -> Registration | None:
+    """The email's cancelled registration for the meetup, if any; `already_registered` (keeping
+    what the sweep did) if it holds a seat, an offer or a place in line."""
+    registration = db.session.scalar(_REGISTRATION_BY_EMAIL, {"meetup_id": meetup.id, "email": email})
+    if registration is not None and not registration.is_cancelled:
+        db.session.commit()
+        send(mails)
+        raise DomainError("already_registered", _("This email is already registered for this meetup; "
+                                                  "the manage link in your confirmation email shows your ticket."),
+                          {"email": _("Already registered for this meetup.")}, status=409)
+    return registration
+
+
+def _come_back(registration: Registration, row: dict) -> None:
+    """A cancelled registration comes back: new token, new ticket, back of the line."""
+    for key, value in row.items():
+        setattr(registration, key, value)
+    registration.cancelled_at = registration.cancel_reason = None
 
 
 def cancel_registration(token: str, now: datetime | None = None) -> CancelOutcome:
@@ -286,6 +303,7 @@ def create_invite_codes(meetup_id: int, count: int, label: str = "", created_by_
         raise DomainError("invalid", message, {"count": message})
     meetup = lock_meetup(meetup_id)
     if meetup is None:
+        db.session.rollback()
         raise DomainError("not_found", _("There is no such meetup."), status=404)
     if meetup.status == MeetupStatus.CANCELLED.value:
         db.session.rollback()
@@ -346,21 +364,16 @@ def _locked_listed_meetup(meetup_id: int) -> Meetup:
     return meetup
 
 
-def _is_due(meetup: Meetup, now: datetime) -> bool:
+def _is_due(meetup: Meetup, now: datetime, counts: SeatCounts | None = None) -> bool:
     if meetup.status not in (MeetupStatus.PUBLISHED.value, MeetupStatus.CLOSED.value) or now >= meetup.starts_at:
         return False
-    lapsed = db.session.scalar(select(exists().where(
-        Registration.meetup_id == meetup.id, Registration.status == RegistrationStatus.OFFERED.value,
-        Registration.offer_expires_at <= now)))
-    if lapsed:
-        return True
-    counts = meetup_seats(meetup, now)
-    return counts.waitlisted > 0 and counts.seats_left > 0
+    counts = counts or meetup_seats(meetup, now)
+    return counts.lapsed_offers > 0 or (counts.waitlisted > 0 and counts.seats_left > 0)
 
 
-def _sweep(meetup: Meetup, now: datetime) -> list[Mail]:
+def _sweep(meetup: Meetup, now: datetime, counts: SeatCounts | None = None) -> list[Mail]:
     """Lapsed offers pass on; free seats (a released code hold, a raised capacity) go to the line."""
-    if not _is_due(meetup, now):
+    if not _is_due(meetup, now, counts):
         return []
     mails = []
     lapsed = db.session.scalars(select(Registration).where(
@@ -396,6 +409,17 @@ def _fill_free_seats(meetup: Meetup, now: datetime) -> tuple[list[Registration],
             _confirm(registration, now)
             mails.append(_mail(registration, "promoted"))
     return list(line), mails
+
+
+def _commit_keeping_loaded() -> None:
+    """Commit without expiring what the session holds: it is what was just decided under the lock,
+    and the emails and the answer need it, which would otherwise be read back row by row."""
+    session = db.session()
+    expiring, session.expire_on_commit = session.expire_on_commit, False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = expiring
 
 
 def _confirm(registration: Registration, now: datetime) -> None:
@@ -442,7 +466,7 @@ def _validated(name: str, email: str, city: str, phone: str, question: str) -> d
     if len(question) > MAX_QUESTION:
         fields["question"] = _("Questions are at most %(most)d characters.", most=MAX_QUESTION)
     for key, value in (("name", name), ("email", email), ("phone", phone), ("question", question), ("city", city)):
-        if key not in fields and not _storable(value):
+        if key not in fields and not storable(value):
             fields[key] = _("This contains characters that cannot be stored.")
     city_id = None
     if city and "city" not in fields:
@@ -454,21 +478,6 @@ def _validated(name: str, email: str, city: str, phone: str, question: str) -> d
         raise DomainError("invalid", _("Please correct the marked fields."), fields)
     return {"name": name, "email": email, "city_text": city, "city_geonameid": city_id,
             "phone": phone, "question": question}
-
-
-def _storable(text: str) -> bool:
-    """No NUL (PostgreSQL refuses it) and no lone surrogate (JSON allows "\\ud800"; UTF-8 does not)."""
-    return "\x00" not in text and not _SURROGATE.search(text)
-
-
-def _manage_signature(registration_id: int, salt: str) -> str:
-    message = f"manage.{registration_id}.{salt}".encode()
-    digest = hmac.new(current_app.config["SECRET_KEY"].encode(), message, hashlib.sha256).digest()[:18]
-    return base64.urlsafe_b64encode(digest).decode()
-
-
-def _new_salt() -> str:
-    return secrets.token_urlsafe(16)
 
 
 def _new_ticket_ref() -> str:

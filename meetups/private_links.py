@@ -1,0 +1,44 @@
+"""Tokens of private links (a fan's city request, and the same format as the registration's manage
+link): `<row id>-<HMAC of the row's salt>` under the secret key, so a copy of the database alone
+opens nothing, and changing the secret key invalidates the links already sent."""
+import base64
+import hashlib
+import hmac
+import secrets
+from typing import Callable, TypeVar
+
+from flask import current_app
+
+from .extensions import db
+
+Row = TypeVar("Row")
+
+
+def link_token(purpose: str, row_id: int, salt: str) -> str:
+    """`purpose` keeps one kind of link from opening another kind's row of the same id."""
+    message = f"{purpose}.{row_id}.{salt}".encode()
+    digest = hmac.new(current_app.config["SECRET_KEY"].encode(), message, hashlib.sha256).digest()[:18]
+    return f"{row_id}-{base64.urlsafe_b64encode(digest).decode()}"
+
+
+def token_row_id(token: str) -> int | None:
+    """The row a token claims to open, or None when it cannot name one."""
+    number, _dash, _signature = (token or "").strip().partition("-")
+    # ASCII digits only ('²' is a digit to isdigit, not to int) and within PostgreSQL's integer.
+    plausible = number.isascii() and number.isdigit() and len(number) < 10
+    return int(number) if plausible else None
+
+
+def token_matches(token: str, purpose: str, row_id: int, salt: str) -> bool:
+    return hmac.compare_digest(link_token(purpose, row_id, salt).encode(), (token or "").strip().encode())
+
+
+def new_salt() -> str:
+    return secrets.token_urlsafe(16)
+
+
+def row_for_token(model: type[Row], token: str, purpose: str, salt_of: Callable[[Row], str]) -> Row | None:
+    """The row the token opens, or None (no such row, or a signature that does not match)."""
+    row_id = token_row_id(token)
+    row = db.session.get(model, row_id) if row_id is not None else None
+    return row if row is not None and token_matches(token, purpose, row_id, salt_of(row)) else None
