@@ -34,7 +34,7 @@ def test_post_page_has_both_markups_with_the_facts(planner, meetup):
     answer = planner.get(f"/planner/meetups/{meetup.id}/post")
     assert answer.status_code == 200
     page = answer.get_data(as_text=True)
-    link = LINK.format(id=meetup.id)
+    assert LINK.format(id=meetup.id) in page  # the registration link, in both markups
     assert page.count("<textarea readonly") == 3  # title, BBCode, Markdown
     assert 'data-copy="post-bbcode"' in page and "navigator.clipboard" in page and "execCommand" in page
     assert f"/planner/meetups/{meetup.id}/post-qr.png" in page

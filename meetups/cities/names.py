@@ -87,3 +87,13 @@ def province_key(typed: str) -> str:
         if key.endswith(suffix):
             return key[: -len(suffix)]
     return key
+
+
+def local_name(place, locale: str) -> str:
+    """A city (or a ranking row: anything with `name` and `name_zh`) as a reader of `locale` calls it."""
+    return (locale.startswith("zh") and place.name_zh) or place.name
+
+
+def local_province(place, locale: str) -> str:
+    """Its province likewise (empty when unknown)."""
+    return (locale.startswith("zh") and getattr(place, "province_zh", None)) or place.province or ""

@@ -30,3 +30,15 @@ class Fan(db.Model):
 
     def __repr__(self) -> str:
         return f"<Fan {self.email}>"
+
+
+class CityFanCount(db.Model):
+    """How many fans live in each gazetteer city. Kept up to date whenever fans are added, moved
+    or removed (fans.counts), so that ranking cities never counts the fans table."""
+
+    __tablename__ = "city_fan_counts"
+
+    city_geonameid: Mapped[int] = mapped_column(
+        ForeignKey("cities.geonameid", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    fans: Mapped[int] = mapped_column(Integer, default=0)

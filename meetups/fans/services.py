@@ -19,6 +19,7 @@ from sqlalchemy import Connection, func, select
 from ..cities.services import CityMatcher, NearestCityIndex, Resolution
 from ..extensions import db
 from ..timeutil import utcnow
+from .counts import recount
 from .models import Fan
 
 REQUIRED_COLUMNS = ("handle", "email")
@@ -309,6 +310,8 @@ def _import_rows(reader: _CsvReader, position: dict[str, int], width: int, repor
             writer.write(batch)
     report.ambiguous = fans.ambiguous()
     report.imported = db.session.scalar(select(func.count()).select_from(Fan)) - before
+    if not (strict and report.rejected):
+        recount(connection)  # the per-city counts the ranking reads, in the import's transaction
     report.updated = accepted - report.imported  # a second row for an email updates the first
 
 

@@ -13,7 +13,7 @@ from ..accounts.access import roles_required
 from ..accounts.models import Role
 from ..errors import DomainError
 from ..extensions import db
-from ..forms import EmptyForm
+from ..forms import EmptyForm, show_on_form
 from ..links import external_url
 from ..registration.models import InviteCode, RegistrationStatus
 from ..registration.services import (attendees, create_invite_codes, format_code, meetup_seats, refresh_meetup,
@@ -51,7 +51,7 @@ def new():
         try:
             meetup = create_meetup(form.details(), publish=publish)
         except DomainError as error:
-            _show_on_form(form, error)
+            show_on_form(form, error)
         else:
             flash(_("Meetup published: fans can register now.") if publish
                   else _("Draft saved. Only planners can see it until you publish it."), "success")
@@ -85,7 +85,7 @@ def edit(meetup_id: int):
             if not error.fields:
                 flash(error.message, "error")
                 return redirect(url_for(".detail", meetup_id=meetup_id))
-            _show_on_form(form, error)
+            show_on_form(form, error)
         else:
             flash(_("Meetup saved."), "success")
             return redirect(url_for(".detail", meetup_id=meetup_id))
@@ -156,7 +156,7 @@ def codes(meetup_id: int):
             created = create_invite_codes(meetup.id, form.count.data, form.label.data or "",
                                           created_by_id=current_user.id)
         except DomainError as error:
-            _show_on_form(form, error)
+            show_on_form(form, error)
         else:
             flash(_("%(count)d invite codes created.", count=len(created)), "success")
             return redirect(url_for(".codes", meetup_id=meetup.id))
@@ -202,20 +202,6 @@ def post_qr(meetup_id: int):
 
 def _form_page(form: MeetupForm, meetup: Meetup | None):
     return render_template("meetup_admin/form.html", form=form, meetup=meetup), 422 if form.errors else 200
-
-
-def _show_on_form(form, error: DomainError) -> None:
-    """Each field the service refused gets its message; anything else is flashed."""
-    unplaced = []
-    for name, message in error.fields.items():
-        field = getattr(form, name, None)
-        if field is not None and hasattr(field, "errors"):
-            field.errors = [*field.errors, message]
-        else:
-            unplaced.append(message)
-    if unplaced or not error.fields:
-        flash(" ".join(unplaced) or error.message, "error")
-        form.form_errors.append(error.message)  # the page answers 422 even with no field to mark
 
 
 def _action(meetup_id: int, service, done: str):

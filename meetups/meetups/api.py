@@ -8,6 +8,7 @@ from ..cities.services import city_named
 from ..errors import DomainError
 from ..extensions import db
 from ..forms import public_write
+from ..json_input import text_fields
 from ..links import external_url
 from ..registration.services import SeatCounts, cancel_registration, refresh_meetup, register, seat_counts
 from ..tickets.codes import ticket_code
@@ -51,7 +52,7 @@ def meetup_detail(meetup_id: int):
 @public_write
 @public
 def create_registration(meetup_id: int):
-    values = _text_fields(REGISTRATION_FIELDS, required=())
+    values = text_fields(REGISTRATION_FIELDS)
     outcome = register(meetup_id, locale=str(get_locale() or "en"), **values)
     registration = outcome.registration
     confirmed = registration.is_confirmed
@@ -72,7 +73,7 @@ def create_registration(meetup_id: int):
 @public_write
 @public
 def cancel():
-    token = _text_fields(("manage_token",), required=("manage_token",))["manage_token"]
+    token = text_fields(("manage_token",), required=("manage_token",))["manage_token"]
     outcome = cancel_registration(token)
     promoted = [registration.id for registration in outcome.promoted]
     return jsonify({
@@ -103,24 +104,3 @@ def _meetup_json(meetup: Meetup, counts: SeatCounts, now) -> dict:
         "registration_open": state == "open",
         "registration_state": state,
     }
-
-
-def _text_fields(names: tuple[str, ...], required: tuple[str, ...]) -> dict[str, str]:
-    """The JSON object's text fields: 400 for a body that is not an object, 422 for a wrong type."""
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise DomainError("bad_request", _("Send a JSON object with Content-Type: application/json."), status=400)
-    values, fields = {}, {}
-    for name in names:
-        value = body.get(name)
-        if value is None:
-            value = ""
-        if not isinstance(value, str):
-            fields[name] = _("This must be text.")
-        elif name in required and not value.strip():
-            fields[name] = _("This is required.")
-        else:
-            values[name] = value
-    if fields:
-        raise DomainError("invalid", _("Please correct the marked fields."), fields)
-    return values

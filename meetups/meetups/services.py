@@ -22,7 +22,9 @@ MAX_OFFER_HOURS = 168
 
 @dataclass
 class MeetupDetails:
-    """What a planner sets. Times without a time zone are local time in the meetup's city."""
+    """What a planner sets. Times without a time zone are local time in the meetup's city.
+    `city` is a typed name; `city_geonameid`, when given, is the exact city (two gazetteer cities
+    can share a name) and `city` is then only its label."""
 
     city: str
     starts_at: datetime
@@ -35,15 +37,21 @@ class MeetupDetails:
     registration_closes_at: datetime | None = None
     codes_release_at: datetime | None = None
     offer_hours: int | None = None
+    city_geonameid: int | None = None
 
 
-def create_meetup(details: MeetupDetails, publish: bool = False) -> Meetup:
+def create_meetup(details: MeetupDetails, publish: bool = False, commit: bool = True) -> Meetup:
+    """`commit=False` leaves the commit (or the rollback) to the caller, which creates several
+    meetups as one: the two-week schedule (cities.schedule)."""
     meetup = Meetup(status=MeetupStatus.DRAFT.value)
     _apply(meetup, details, taken=0)
     if publish:
         _publish(meetup)
     db.session.add(meetup)
-    db.session.commit()
+    if commit:
+        db.session.commit()
+    else:
+        db.session.flush()
     return meetup
 
 
@@ -153,11 +161,16 @@ def _apply(meetup: Meetup, details: MeetupDetails, taken: int) -> None:
         fields["capacity"] = _("%(taken)d seats are taken or held for invite codes: the capacity cannot go below that.",
                                taken=taken)
     host = None
-    resolution = find_city(details.city or "")
-    if resolution.geonameid is None:
-        fields["city"] = _("No gazetteer city is called %(name)s.", name=repr(details.city))
+    if details.city_geonameid is not None:
+        host = db.session.get(City, details.city_geonameid)
+        if host is None:
+            fields["city"] = _("The gazetteer has no such city (was it removed?).")
     else:
-        host = db.session.get(City, resolution.geonameid)
+        resolution = find_city(details.city or "")
+        if resolution.geonameid is None:
+            fields["city"] = _("No gazetteer city is called %(name)s.", name=repr(details.city))
+        else:
+            host = db.session.get(City, resolution.geonameid)
     title = (details.title or "").strip()
     if len(title) > 200:
         fields["title"] = _("Titles are at most 200 characters.")

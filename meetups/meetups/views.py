@@ -9,7 +9,7 @@ from ..cities.models import City
 from ..cities.services import city_named
 from ..errors import DomainError
 from ..extensions import db
-from ..forms import public_write
+from ..forms import public_write, show_field_errors
 from ..registration.services import closed_message, meetup_seats, refresh_meetup, register, seat_counts
 from ..timeutil import utcnow
 from .forms import RegistrationForm, city_suggestions
@@ -73,10 +73,7 @@ def meetup(meetup_id: int):
                 if error.code == "not_found":
                     abort(404)
                 status, problem = error.status, error.message
-                for name, message in error.fields.items():
-                    field = getattr(form, name, None)
-                    if field is not None:
-                        field.errors.append(message)
+                show_field_errors(form, error)
             else:
                 if outcome.registration.is_confirmed:
                     flash(_("You have a seat! Your ticket is ready below."), "success")

@@ -1,0 +1,1 @@
+"""Fans asking for a meetup in their city."""
