@@ -45,6 +45,12 @@ def create_app(test_config: dict | None = None) -> Flask:
     from . import models  # noqa: F401  (every table known to Flask-Migrate)
     from .accounts.api import bp as accounts_api
     from .accounts.views import bp as accounts
+    from .checkin.api import bp as checkin_api
+    from .checkin.views import bp as door
+    from .cities.admin import bp as city_admin
+    from .cities.api import bp as cities_api
+    from .city_requests.api import bp as city_requests_api
+    from .city_requests.views import bp as city_requests
     from .main.views import bp as main
     from .meetups.api import bp as meetups_api
     from .meetups.admin import bp as meetup_admin
@@ -52,12 +58,17 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .registration.views import bp as registration
     from .tickets.views import bp as tickets
 
-    for blueprint in (main, accounts, accounts_api, meetups, meetups_api, meetup_admin, registration, tickets):
+    for blueprint in (main, accounts, accounts_api, cities_api, meetups, meetups_api, meetup_admin, registration,
+                      tickets, city_requests, city_requests_api, city_admin, checkin_api,
+                      door):
         app.register_blueprint(blueprint)
     # The JSON API authenticates by bearer token; session-backed API calls are checked in
     # accounts.access.api_user instead.
     csrf.exempt(accounts_api)
+    csrf.exempt(cities_api)
+    csrf.exempt(checkin_api)
     csrf.exempt(meetups_api)  # anonymous JSON clients: no session to forge, rate-limited instead
+    csrf.exempt(city_requests_api)  # the same: anonymous, rate-limited
 
     from .cli import register_cli
 

@@ -58,6 +58,11 @@ class Instance:
             args += ["--title", title]
         return json.loads(self.flask(*args))["id"]
 
+    def staff_token(self, email: str = "door@example.com", role: str = "staff") -> str:
+        """A new account with this role and a bearer token for it."""
+        self.flask("users", "create", email, "--role", role, "--password", "door-password-1")
+        return self.flask("users", "token", email).strip()
+
     def scalar(self, sql: str, **params):
         engine = create_engine(self.database_url)
         try:
@@ -89,6 +94,17 @@ def postgres_instance(server_url: str, folder: Path):
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@contextlib.contextmanager
+def live_instance(backend: str, folder: Path, postgres_url: str | None = None):
+    """`sqlite_instance` or, for backend "postgresql", `postgres_instance` on `postgres_url`'s server."""
+    if backend == "sqlite":
+        with sqlite_instance(folder) as instance:
+            yield instance
+    else:
+        with postgres_instance(postgres_url, folder) as instance:
+            yield instance
 
 
 @contextlib.contextmanager
@@ -143,13 +159,16 @@ def _stop(server: subprocess.Popen) -> None:
 
 
 def request(method: str, base_url: str, path: str, body=None, timeout: float = 60,
-            connection: http.client.HTTPConnection | None = None) -> tuple[int, dict]:
-    """One JSON request; (status, decoded body). Pass a connection to reuse it (keep-alive)."""
+            connection: http.client.HTTPConnection | None = None, token: str | None = None) -> tuple[int, dict]:
+    """One JSON request; (status, decoded body). Pass a connection to reuse it (keep-alive), and a
+    bearer token for the staff API."""
     own = connection is None
     if own:
         connection = connect(base_url, timeout)
     try:
         headers = {"Accept": "application/json"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
         payload = None
         if body is not None:
             payload = json.dumps(body).encode()

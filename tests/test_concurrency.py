@@ -1,5 +1,6 @@
-"""Capacity and promotions hold under a rush: many clients at once against a live gunicorn with
-four worker processes, on a SQLite file and (with MEETUPS_TEST_POSTGRES_URL) on PostgreSQL."""
+"""Capacity, promotions and check-ins hold under a rush: many clients at once against a live
+gunicorn with four worker processes, on a SQLite file and (with MEETUPS_TEST_POSTGRES_URL) on
+PostgreSQL."""
 import email
 import threading
 from collections import Counter
@@ -8,7 +9,7 @@ from email.header import decode_header, make_header
 import pytest
 
 from .conftest import POSTGRES_URL
-from .servers import connect, gunicorn, postgres_instance, request, sqlite_instance
+from .servers import connect, gunicorn, live_instance, request
 
 WORKERS = 4
 
@@ -20,12 +21,7 @@ WORKERS = 4
 ])
 def live(request, tmp_path_factory):
     """A prepared instance served by gunicorn; `live.url` is its address."""
-    folder = tmp_path_factory.mktemp(f"live-{request.param}")
-    if request.param == "sqlite":
-        instance_context = sqlite_instance(folder)
-    else:
-        instance_context = postgres_instance(POSTGRES_URL, folder)
-    with instance_context as instance:
+    with live_instance(request.param, tmp_path_factory.mktemp(f"live-{request.param}"), POSTGRES_URL) as instance:
         instance.prepare()
         with gunicorn(instance, workers=WORKERS) as url:
             instance.url = url
@@ -41,11 +37,11 @@ def _all_at_once(calls):
     def run(number, call):
         connection = None
         try:
-            method, url, path, body = call
+            method, url, path, body, *token = call
             connection = connect(url)
             connection.connect()
             barrier.wait(timeout=60)
-            answers[number] = request(method, url, path, body, connection=connection)
+            answers[number] = request(method, url, path, body, connection=connection, token=token[0] if token else None)
         except Exception as error:  # noqa: BLE001 — every failure is reported by the test
             answers[number] = ("failed", repr(error))
         finally:
@@ -138,3 +134,41 @@ def test_simultaneous_cancellations_promote_each_fan_in_line_once(live):
         if subject.startswith("A seat opened up") and title in subject:
             promotion_mails[mail["To"]] += 1
     assert promotion_mails == Counter({email_of[number]: 1 for number in promoted})
+
+
+def _check_in_call(live, meetup_id, token, code, nonce=None, device="door"):
+    body = {"code": code, "device": device, **({"nonce": nonce} if nonce else {})}
+    return "POST", live.url, f"/api/meetups/{meetup_id}/checkins", body, token
+
+
+def test_one_ticket_scanned_on_many_devices_at_once_admits_once(live):
+    meetup_id = live.create_meetup(capacity=30, title="Door rush")
+    token = live.staff_token("door-rush@example.com")
+    ticket = _register_one_by_one(live, meetup_id, ["twin-ticket@example.com"])[0]
+
+    answers = _all_at_once([_check_in_call(live, meetup_id, token, ticket["ticket_code"], device=f"phone-{number}")
+                            for number in range(24)])
+
+    assert Counter(status for status, _body in answers) == {200: 24}, answers
+    assert Counter(body["result"] for _status, body in answers) == {"admitted": 1, "already_checked_in": 23}
+    admitted = next(body for _status, body in answers if body["result"] == "admitted")
+    assert {body["checked_in_at"] for _status, body in answers} == {admitted["checked_in_at"]}
+    assert {body["checked_in_by"]["device"] for _status, body in answers} == {admitted["checked_in_by"]["device"]}
+    assert live.scalar("SELECT count(*) FROM checkins WHERE registration_id = :r", r=ticket["registration_id"]) == 1
+    assert live.scalar("SELECT count(*) FROM checkin_events WHERE registration_id = :r",
+                       r=ticket["registration_id"]) == 1
+
+
+def test_one_request_retried_at_once_is_answered_once(live):
+    meetup_id = live.create_meetup(capacity=30, title="Door retries")
+    token = live.staff_token("door-retry@example.com")
+    ticket = _register_one_by_one(live, meetup_id, ["retry-ticket@example.com"])[0]
+
+    answers = _all_at_once([_check_in_call(live, meetup_id, token, ticket["ticket_code"], nonce="same-scan")
+                            for _number in range(16)])
+
+    assert Counter(status for status, _body in answers) == {200: 16}, answers
+    assert len({repr(sorted(body.items())) for _status, body in answers}) == 1  # the very same answer
+    assert answers[0][1]["result"] == "admitted"
+    assert live.scalar("SELECT count(*) FROM checkin_nonces WHERE nonce = 'same-scan'") == 1
+    assert live.scalar("SELECT count(*) FROM checkins WHERE registration_id = :r", r=ticket["registration_id"]) == 1

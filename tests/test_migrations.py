@@ -1,24 +1,40 @@
 """Every upgrade keeps the data entered in the version before it."""
+from contextlib import contextmanager
+
+import pytest
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 
 from meetups import create_app
 from meetups.extensions import db
 
 from .conftest import _config
 
+CHENGDU = ("INSERT INTO cities (geonameid, name, country_code, admin1_code, latitude, longitude, population, timezone)"
+           " VALUES (1815286, 'Chengdu', 'CN', '32', 30.66, 104.07, 7415590, 'Asia/Shanghai')")
+MEETUPS = ("INSERT INTO meetups (city_geonameid, title, venue_name, venue_address, starts_at, capacity, status, created_at)"
+           " VALUES (1815286, 'Chengdu meetup', 'Hall', '', '2027-01-09 11:00:00', 40, 'published', '2026-11-01 08:00:00')")
+LI_LEI = ("INSERT INTO registrations (meetup_id, name, email, city_text, phone, question, locale, status, queued_at,"
+          " manage_salt, ticket_ref, created_at) VALUES (1, 'Li Lei', 'li@example.com', '', '', '', 'en', 'confirmed',"
+          " '2026-11-02 08:00:00', 'salt', 'ref', '2026-11-02 08:00:00')")
 
-def test_meetups_made_before_registration_existed_survive_the_upgrade(tmp_path):
+
+@contextmanager
+def _database_at(tmp_path, revision: str):
+    """An app context on a new SQLite database, migrated up to `revision`."""
     app = create_app(_config(f"sqlite:///{tmp_path / 'old.sqlite3'}", tmp_path / "instance"))
     with app.app_context():
-        upgrade(revision="0001")
-        db.session.execute(text(
-            "INSERT INTO cities (geonameid, name, country_code, admin1_code, latitude, longitude, population, timezone)"
-            " VALUES (1815286, 'Chengdu', 'CN', '32', 30.66, 104.07, 7415590, 'Asia/Shanghai')"))
-        db.session.execute(text(
-            "INSERT INTO meetups (city_geonameid, title, venue_name, venue_address, starts_at, capacity, status, created_at)"
-            " VALUES (1815286, 'Chengdu meetup', 'Hall', '', '2027-01-09 11:00:00', 40, 'published', '2026-11-01 08:00:00'),"
-            "        (1815286, 'Draft', '', '', '2027-02-09 11:00:00', 30, 'draft', '2026-11-02 08:00:00')"))
+        upgrade(revision=revision)
+        yield
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_meetups_made_before_registration_existed_survive_the_upgrade(tmp_path):
+    with _database_at(tmp_path, "0001"):
+        db.session.execute(text(CHENGDU))
+        db.session.execute(text(MEETUPS + ", (1815286, 'Draft', '', '', '2027-02-09 11:00:00', 30, 'draft', '2026-11-02 08:00:00')"))
         db.session.commit()
 
         upgrade()
@@ -33,5 +49,91 @@ def test_meetups_made_before_registration_existed_survive_the_upgrade(tmp_path):
         db.session.commit()
         downgrade(revision="0001")  # and back: a closed meetup was a published one
         assert db.session.execute(text("SELECT status FROM meetups ORDER BY id")).scalars().all() == ["published", "draft"]
+
+
+def test_city_requests_come_and_go_without_touching_registrations(tmp_path):
+    with _database_at(tmp_path, "0002"):
+        db.session.execute(text(CHENGDU))
+        db.session.execute(text(MEETUPS))
+        db.session.execute(text(LI_LEI))
+        db.session.commit()
+
+        upgrade(revision="0003")
+        registrations = "SELECT m.title, r.email, r.status FROM registrations r JOIN meetups m ON m.id = r.meetup_id"
+        assert [tuple(row) for row in db.session.execute(text(registrations))] == [
+            ("Chengdu meetup", "li@example.com", "confirmed")]
+        ask = ("INSERT INTO city_requests (city_geonameid, email, name, locale, created_at, confirmed_at, confirm_salt)"
+               " VALUES (1815286, 'fan@example.com', '', 'zh', '2026-11-03 08:00:00', '2026-11-03 09:00:00', 'salt')")
+        db.session.execute(text(ask))
+        db.session.commit()
+        with pytest.raises(IntegrityError):  # one request per email per city, in the database itself
+            db.session.execute(text(ask))
+        db.session.rollback()
+
+        downgrade(revision="0002")
+        assert [tuple(row) for row in db.session.execute(text(registrations))] == [
+            ("Chengdu meetup", "li@example.com", "confirmed")]
+        upgrade(revision="0003")  # and up again: the table is back, empty
+        assert db.session.execute(text("SELECT count(*) FROM city_requests")).scalar() == 0
+
+
+def test_fans_imported_before_the_ranking_existed_are_counted_by_the_upgrade(tmp_path):
+    app = create_app(_config(f"sqlite:///{tmp_path / 'old.sqlite3'}", tmp_path / "instance"))
+    with app.app_context():
+        upgrade(revision="0003")
+        db.session.execute(text(
+            "INSERT INTO cities (geonameid, name, country_code, admin1_code, latitude, longitude, population, timezone)"
+            " VALUES (1815286, 'Chengdu', 'CN', '32', 30.66, 104.07, 7415590, 'Asia/Shanghai'),"
+            "        (1796236, 'Shanghai', 'CN', '23', 31.22, 121.46, 24874500, 'Asia/Shanghai')"))
+        db.session.execute(text(
+            "INSERT INTO fans (handle, email, city_geonameid, created_at, updated_at) VALUES"
+            " ('a', 'a@example.com', 1815286, '2026-11-01', '2026-11-01'),"
+            " ('b', 'b@example.com', 1815286, '2026-11-01', '2026-11-01'),"
+            " ('c', 'c@example.com', 1796236, '2026-11-01', '2026-11-01'),"
+            " ('d', 'd@example.com', NULL, '2026-11-01', '2026-11-01')"))
+        db.session.commit()
+
+        upgrade()
+        counts = db.session.execute(text("SELECT city_geonameid, fans FROM city_fan_counts ORDER BY city_geonameid"))
+        assert [tuple(row) for row in counts] == [(1796236, 1), (1815286, 2)]
+        from meetups.cities.ranking import RankingParameters, forget_cached_geometry, rank_cities
+
+        forget_cached_geometry()
+        ranking = rank_cities(RankingParameters(min_fans=0))
+        assert {row.name: row.fans for row in ranking.rows} == {"Chengdu": 2, "Shanghai": 1}
+        assert ranking.fans_without_city == 1
+
+        downgrade(revision="0003")
+        assert db.session.execute(text("SELECT count(*) FROM fans")).scalar() == 4
         db.session.remove()
         db.engine.dispose()
+
+
+def test_registrations_made_before_check_in_existed_are_checked_in_once_after_the_upgrade(tmp_path):
+    with _database_at(tmp_path, "0004"):
+        db.session.execute(text(CHENGDU))
+        db.session.execute(text(MEETUPS))
+        db.session.execute(text(LI_LEI))
+        db.session.execute(text(
+            "INSERT INTO users (email, name, role, password_hash, active, created_at)"
+            " VALUES ('door@example.com', 'Door', 'staff', 'x', TRUE, '2026-11-01 08:00:00')"))
+        db.session.commit()
+
+        upgrade(revision="0005")
+        registrations = ("SELECT m.title, r.email, r.status, r.ticket_ref"
+                         " FROM registrations r JOIN meetups m ON m.id = r.meetup_id")
+        assert [tuple(row) for row in db.session.execute(text(registrations))] == [
+            ("Chengdu meetup", "li@example.com", "confirmed", "ref")]
+        check_in = ("INSERT INTO checkins (meetup_id, registration_id, checked_in_at, recorded_at, user_id, device,"
+                    " method) VALUES (1, 1, '2027-01-09 11:05:00', '2027-01-09 11:05:00', 1, 'door-1', 'scan')")
+        db.session.execute(text(check_in))
+        db.session.commit()
+        with pytest.raises(IntegrityError):  # one check-in per registration, in the database itself
+            db.session.execute(text(check_in.replace("door-1", "door-2")))
+        db.session.rollback()
+
+        downgrade(revision="0004")
+        assert [tuple(row) for row in db.session.execute(text(registrations))] == [
+            ("Chengdu meetup", "li@example.com", "confirmed", "ref")]
+        upgrade(revision="0005")  # and up again: nobody is checked in
+        assert db.session.execute(text("SELECT count(*) FROM checkins")).scalar() == 0

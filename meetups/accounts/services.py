@@ -4,7 +4,8 @@ import secrets
 from datetime import timedelta
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import joinedload
 from werkzeug.security import generate_password_hash
 
 from ..errors import DomainError
@@ -69,10 +70,16 @@ def issue_token(email: str) -> str:
     return token
 
 
+# One statement for the token and its account, built once: every API call (each scan at the door)
+# pays for it.
+_TOKEN_AND_USER = (select(ApiToken).options(joinedload(ApiToken.user))
+                   .where(ApiToken.token_hash == bindparam("token_hash")))
+
+
 def user_for_token(token: str) -> User | None:
     if not token.startswith(TOKEN_PREFIX):
         return None
-    api_token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(token)))
+    api_token = db.session.scalar(_TOKEN_AND_USER, {"token_hash": _token_hash(token)})
     if api_token is None or api_token.revoked_at is not None or not api_token.user.active:
         return None
     now = utcnow()

@@ -28,6 +28,14 @@ def ticket_code(ticket_ref: str) -> str:
     return f"{body}.{_signature(body, _current_key())}"
 
 
+def ticket_codes(ticket_ref: str) -> list[str]:
+    """Every code that verifies for this reference: the current key's first, then one per previous
+    key (a fan may hold a code handed out before the last rotation)."""
+    body = f"{PREFIX}.{ticket_ref}"
+    codes = [f"{body}.{_signature(body, key)}" for key in (_current_key(), *_previous_keys())]
+    return list(dict.fromkeys(codes))
+
+
 def verify(code: str) -> str | None:
     """The ticket reference inside a genuine code; None for anything else, without a database."""
     match = _CODE.fullmatch(code)
