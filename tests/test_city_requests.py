@@ -13,6 +13,8 @@ from meetups.city_requests.models import CityRequest
 from meetups.city_requests.services import (
     ALREADY_CONFIRMED,
     CONFIRMATION_SENT,
+    RECENTLY_SENT,
+    RESEND_AFTER,
     ask_for_city,
     confirm_request,
     confirmed_requests_by_city,
@@ -91,7 +93,7 @@ def test_confirming_twice_changes_nothing(app, chengdu):
 
 
 def test_asking_again_before_confirming_resends_the_link_without_a_second_request(app, chengdu):
-    first = ask_for_city(city="Chengdu", email="a@example.com")
+    first = ask_for_city(city="Chengdu", email="a@example.com", now=utcnow() - RESEND_AFTER)
     again = ask_for_city(city="成都", email="A@example.com", name="Ann", locale="zh")
     assert again.status == CONFIRMATION_SENT
     assert [r.id for r in _requests()] == [first.city_request.id]
@@ -99,6 +101,19 @@ def test_asking_again_before_confirming_resends_the_link_without_a_second_reques
     mails = mails_to(app, "a@example.com")
     assert len(mails) == 2
     assert _link_token(app, "a@example.com", 0) == _link_token(app, "a@example.com", 1)  # both links work
+
+
+def test_asking_again_soon_sends_no_second_email(app, chengdu):
+    """Nobody can fill a stranger's inbox by asking for their address over and over."""
+    asked_at = utcnow()
+    ask_for_city(city="Chengdu", email="victim@example.com", now=asked_at)
+    for minutes in (1, 5, 9):
+        again = ask_for_city(city="Chengdu", email="victim@example.com", now=asked_at + timedelta(minutes=minutes))
+        assert again.status == RECENTLY_SENT
+    assert len(mails_to(app, "victim@example.com")) == 1
+    later = ask_for_city(city="Chengdu", email="victim@example.com", now=asked_at + RESEND_AFTER)
+    assert later.status == CONFIRMATION_SENT
+    assert len(mails_to(app, "victim@example.com")) == 2 and len(_requests()) == 1
 
 
 def test_asking_again_once_confirmed_says_so_and_sends_nothing(app, chengdu):
@@ -141,7 +156,7 @@ def test_asking_again_after_withdrawing_needs_a_new_confirmation(app, chengdu):
     token = request_token(ask_for_city(city="Chengdu", email="a@example.com").city_request)
     confirm_request(token)
     withdraw_request(token)
-    again = ask_for_city(city="Chengdu", email="a@example.com")
+    again = ask_for_city(city="Chengdu", email="a@example.com", now=utcnow() + RESEND_AFTER)
     assert again.status == CONFIRMATION_SENT
     assert len(_requests()) == 1 and not again.city_request.is_withdrawn
     assert confirmed_requests_by_city() == {}
@@ -340,6 +355,13 @@ def test_asking_again_on_the_page_once_confirmed_says_so_kindly(app, client, che
     assert len(_requests()) == 1 and len(mails_to(app, "a@example.com")) == 1
 
 
+def test_asking_again_on_the_page_soon_says_the_link_is_on_its_way(app, client, chengdu):
+    _ask(client, {"city": "Chengdu", "email": "a@example.com"})
+    page = _text(_ask(client, {"city": "成都", "email": "a@example.com"}))
+    assert "a few minutes ago, so we did not send another one" in page
+    assert len(mails_to(app, "a@example.com")) == 1
+
+
 def test_the_check_your_email_page_needs_an_ask_first(client, chengdu):
     response = client.get("/cities/ask/sent")
     assert response.status_code == 302 and response.headers["Location"].endswith("/cities/ask")
@@ -382,8 +404,12 @@ def test_api_asks_resends_and_says_when_already_confirmed(app, client, chengdu):
     answer = _api_ask(client, city="成都", email="api@example.com", name="API fan")
     assert answer.status_code == 202
     assert answer.get_json() == {"status": "confirmation_sent", "city": "Chengdu", "city_zh": "成都"}
+    assert _api_ask(client, city="Chengdu", email="api@example.com").get_json()["status"] == "recently_sent"
+    assert len(_requests()) == 1 and len(mails_to(app, "api@example.com")) == 1
+    _requests()[0].last_sent_at -= RESEND_AFTER  # ten minutes later
+    db.session.commit()
     assert _api_ask(client, city="Chengdu", email="api@example.com").get_json()["status"] == "confirmation_sent"
-    assert len(_requests()) == 1 and len(mails_to(app, "api@example.com")) == 2
+    assert len(mails_to(app, "api@example.com")) == 2
 
     confirm_request(_link_token(app, "api@example.com"))
     again = _api_ask(client, city="Chengdu", email="api@example.com")

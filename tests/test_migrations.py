@@ -137,3 +137,26 @@ def test_registrations_made_before_check_in_existed_are_checked_in_once_after_th
             ("Chengdu meetup", "li@example.com", "confirmed", "ref")]
         upgrade(revision="0005")  # and up again: nobody is checked in
         assert db.session.execute(text("SELECT count(*) FROM checkins")).scalar() == 0
+
+
+def test_requests_waiting_for_confirmation_remember_their_link_was_sent(tmp_path):
+    app = create_app(_config(f"sqlite:///{tmp_path / 'old.sqlite3'}", tmp_path / "instance"))
+    with app.app_context():
+        upgrade(revision="0005")
+        db.session.execute(text(
+            "INSERT INTO cities (geonameid, name, country_code, admin1_code, latitude, longitude, population, timezone)"
+            " VALUES (1815286, 'Chengdu', 'CN', '32', 30.66, 104.07, 7415590, 'Asia/Shanghai')"))
+        db.session.execute(text(
+            "INSERT INTO city_requests (city_geonameid, email, name, locale, created_at, confirmed_at, confirm_salt)"
+            " VALUES (1815286, 'waiting@example.com', '', 'en', '2026-11-03 08:00:00', NULL, 's1'),"
+            "        (1815286, 'done@example.com', '', 'zh', '2026-11-03 08:00:00', '2026-11-03 09:00:00', 's2')"))
+        db.session.commit()
+
+        upgrade()
+        rows = db.session.execute(text("SELECT email, last_sent_at FROM city_requests ORDER BY id"))
+        assert [tuple(row) for row in rows] == [("waiting@example.com", "2026-11-03 08:00:00"),
+                                                ("done@example.com", None)]
+        downgrade(revision="0005")
+        assert db.session.execute(text("SELECT count(*) FROM city_requests")).scalar() == 2
+        db.session.remove()
+        db.engine.dispose()

@@ -25,6 +25,9 @@ class CityRequest(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     confirmed_at: Mapped[datetime | None] = mapped_column(DateTime)  # set by the link's button
     withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # When the link was last emailed: asking again sooner sends nothing (services.RESEND_AFTER),
+    # so nobody can fill a stranger's inbox by asking for their address over and over.
+    last_sent_at: Mapped[datetime | None] = mapped_column(DateTime)
     # The link's token is an HMAC of this under the secret key (city_requests.services): a copy of
     # the database alone confirms or withdraws nobody's request.
     confirm_salt: Mapped[str] = mapped_column(String(32))

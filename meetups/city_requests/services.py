@@ -1,7 +1,7 @@
 """Fans asking for a meetup in their city: asking (the email carries a private link), confirming
 and withdrawing from that link, and the confirmed counts the planners' ranking shows."""
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select
@@ -24,13 +24,15 @@ LINK_PURPOSE = "city_request"  # see private_links: a registration's token opens
 
 # What asking did (the JSON API's `status`).
 CONFIRMATION_SENT = "confirmation_sent"
+RECENTLY_SENT = "recently_sent"  # the link went out less than RESEND_AFTER ago: nothing sent now
 ALREADY_CONFIRMED = "already_confirmed"
+RESEND_AFTER = timedelta(minutes=10)
 
 
 @dataclass
 class AskOutcome:
     city_request: CityRequest
-    status: str  # CONFIRMATION_SENT or ALREADY_CONFIRMED
+    status: str  # CONFIRMATION_SENT, RECENTLY_SENT or ALREADY_CONFIRMED
 
 
 def ask_for_city(*, city: str, email: str, name: str = "", locale: str = "en",
@@ -39,14 +41,19 @@ def ask_for_city(*, city: str, email: str, name: str = "", locale: str = "en",
     withdrawn request is (re)sent its link and counts once the fan confirms it there; a confirmed
     one is left as it is."""
     values = _validated(city, email, name)
-    city_request = _request_row(values, locale, now or utcnow())
+    now = now or utcnow()
+    city_request = _request_row(values, locale, now)
     if city_request.counts:
         db.session.commit()
         return AskOutcome(city_request, ALREADY_CONFIRMED)
+    if city_request.last_sent_at is not None and now - city_request.last_sent_at < RESEND_AFTER:
+        db.session.commit()
+        return AskOutcome(city_request, RECENTLY_SENT)
     city_request.name = values["name"] or city_request.name
     city_request.locale = locale
     # Asked again after withdrawing: the link must prove the address again before it counts.
     city_request.confirmed_at = city_request.withdrawn_at = None
+    city_request.last_sent_at = now
     db.session.commit()
     send([_confirmation_mail(city_request)])
     return AskOutcome(city_request, CONFIRMATION_SENT)
