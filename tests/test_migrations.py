@@ -78,13 +78,10 @@ def test_city_requests_come_and_go_without_touching_registrations(tmp_path):
 
 
 def test_fans_imported_before_the_ranking_existed_are_counted_by_the_upgrade(tmp_path):
-    app = create_app(_config(f"sqlite:///{tmp_path / 'old.sqlite3'}", tmp_path / "instance"))
-    with app.app_context():
-        upgrade(revision="0003")
-        db.session.execute(text(
-            "INSERT INTO cities (geonameid, name, country_code, admin1_code, latitude, longitude, population, timezone)"
-            " VALUES (1815286, 'Chengdu', 'CN', '32', 30.66, 104.07, 7415590, 'Asia/Shanghai'),"
-            "        (1796236, 'Shanghai', 'CN', '23', 31.22, 121.46, 24874500, 'Asia/Shanghai')"))
+    with _database_at(tmp_path, "0003"):
+        db.session.execute(text(CHENGDU))
+        db.session.execute(text(CHENGDU.replace("1815286, 'Chengdu'", "1796236, 'Shanghai'")
+                                .replace("30.66, 104.07, 7415590", "31.22, 121.46, 24874500")))
         db.session.execute(text(
             "INSERT INTO fans (handle, email, city_geonameid, created_at, updated_at) VALUES"
             " ('a', 'a@example.com', 1815286, '2026-11-01', '2026-11-01'),"
@@ -93,9 +90,10 @@ def test_fans_imported_before_the_ranking_existed_are_counted_by_the_upgrade(tmp
             " ('d', 'd@example.com', NULL, '2026-11-01', '2026-11-01')"))
         db.session.commit()
 
-        upgrade()
+        upgrade(revision="0004")
         counts = db.session.execute(text("SELECT city_geonameid, fans FROM city_fan_counts ORDER BY city_geonameid"))
         assert [tuple(row) for row in counts] == [(1796236, 1), (1815286, 2)]
+        upgrade()
         from meetups.cities.ranking import RankingParameters, forget_cached_geometry, rank_cities
 
         forget_cached_geometry()
@@ -105,8 +103,6 @@ def test_fans_imported_before_the_ranking_existed_are_counted_by_the_upgrade(tmp
 
         downgrade(revision="0003")
         assert db.session.execute(text("SELECT count(*) FROM fans")).scalar() == 4
-        db.session.remove()
-        db.engine.dispose()
 
 
 def test_registrations_made_before_check_in_existed_are_checked_in_once_after_the_upgrade(tmp_path):
@@ -140,12 +136,8 @@ def test_registrations_made_before_check_in_existed_are_checked_in_once_after_th
 
 
 def test_requests_waiting_for_confirmation_remember_their_link_was_sent(tmp_path):
-    app = create_app(_config(f"sqlite:///{tmp_path / 'old.sqlite3'}", tmp_path / "instance"))
-    with app.app_context():
-        upgrade(revision="0005")
-        db.session.execute(text(
-            "INSERT INTO cities (geonameid, name, country_code, admin1_code, latitude, longitude, population, timezone)"
-            " VALUES (1815286, 'Chengdu', 'CN', '32', 30.66, 104.07, 7415590, 'Asia/Shanghai')"))
+    with _database_at(tmp_path, "0005"):
+        db.session.execute(text(CHENGDU))
         db.session.execute(text(
             "INSERT INTO city_requests (city_geonameid, email, name, locale, created_at, confirmed_at, confirm_salt)"
             " VALUES (1815286, 'waiting@example.com', '', 'en', '2026-11-03 08:00:00', NULL, 's1'),"
@@ -158,5 +150,3 @@ def test_requests_waiting_for_confirmation_remember_their_link_was_sent(tmp_path
                                                 ("done@example.com", None)]
         downgrade(revision="0005")
         assert db.session.execute(text("SELECT count(*) FROM city_requests")).scalar() == 2
-        db.session.remove()
-        db.engine.dispose()

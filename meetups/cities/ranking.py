@@ -430,7 +430,7 @@ def _add_meetups(rows: dict[int, RankingRow], geometry: Geometry, today: date, p
     ).all()
     held: list[int] = []
     for meetup in meetups:
-        row = rows.get(_host_of(meetup.city_geonameid, geometry))
+        row = rows.get(geometry.host.get(meetup.city_geonameid))
         if row is None:
             continue
         day = meetup.starts_at.date()
@@ -446,7 +446,7 @@ def _add_meetups(rows: dict[int, RankingRow], geometry: Geometry, today: date, p
     attendance = meetup_attendance(held)
     came: dict[int, list[int]] = defaultdict(lambda: [0, 0])
     for meetup_id, numbers in attendance.items():
-        row = rows[_host_of(city_of[meetup_id], geometry)]
+        row = rows[geometry.host[city_of[meetup_id]]]
         row.waitlist_overflow += numbers.waitlisted
         if numbers.checked_in:  # a meetup without door check-in says nothing about who came
             came[row.geonameid][0] += numbers.checked_in
@@ -489,13 +489,9 @@ def _add_requests(rows: dict[int, RankingRow], geometry: Geometry) -> None:
     from ..city_requests.services import confirmed_requests_by_city
 
     for city_id, number in confirmed_requests_by_city().items():
-        row = rows.get(_host_of(city_id, geometry))
+        row = rows.get(geometry.host.get(city_id))
         if row is not None:
             row.requests += number
-
-
-def _host_of(city_id: int, geometry: Geometry) -> int | None:
-    return geometry.host.get(city_id)
 
 
 def _unserved_cities(most: list[tuple[int, int]], cities: dict, geometry: Geometry) -> list[UnservedCity]:
