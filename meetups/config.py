@@ -34,6 +34,7 @@ def load_config(app, test_config=None) -> None:
         SMTP_USER=None,
         SMTP_PASSWORD=None,
         SMTP_STARTTLS=True,
+        MAIL_DELIVERY=None,  # "inline" or "background"; by default background in production
         MAX_CONTENT_LENGTH=16 * 1024 * 1024,
     )
     if test_config is None:
@@ -57,6 +58,7 @@ def load_config(app, test_config=None) -> None:
         ("MEETUPS_SMTP_USER", "SMTP_USER"),
         ("MEETUPS_SMTP_PASSWORD", "SMTP_PASSWORD"),
         ("MEETUPS_SMTP_STARTTLS", "SMTP_STARTTLS"),
+        ("MEETUPS_MAIL_DELIVERY", "MAIL_DELIVERY"),
     ):
         if test_config is not None and key in test_config:
             continue  # a test's explicit setting beats the developer's shell
@@ -84,6 +86,9 @@ def load_config(app, test_config=None) -> None:
         # Not the session key: rotating one must not touch the other (README, "Ticket codes").
         app.config["TICKET_KEY"] = instance_secret(Path(app.instance_path), "ticket_key")
     app.config["SMTP_PORT"] = int(app.config["SMTP_PORT"])
+    app.config["MAIL_DELIVERY"] = app.config["MAIL_DELIVERY"] or ("background" if production else "inline")
+    if app.config["MAIL_DELIVERY"] not in ("inline", "background"):
+        raise ConfigError(f"MEETUPS_MAIL_DELIVERY must be 'inline' or 'background', not {app.config['MAIL_DELIVERY']!r}.")
     if isinstance(app.config["SMTP_STARTTLS"], str):
         app.config["SMTP_STARTTLS"] = app.config["SMTP_STARTTLS"].lower() not in ("0", "off", "false", "no")
 

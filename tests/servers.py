@@ -109,8 +109,9 @@ def live_instance(backend: str, folder: Path, postgres_url: str | None = None):
 
 @contextlib.contextmanager
 def gunicorn(instance: Instance, workers: int = 4, worker_class: str = "sync", threads: int = 1,
-             ready_within: float = 60):
-    """The app in gunicorn on a free port; yields its base URL, and stops every process after."""
+             ready_within: float = 60, env: dict[str, str] | None = None):
+    """The app in gunicorn on a free port; yields its base URL, and stops every process after.
+    `env`: more variables for the server (`{"MEETUPS_MAIL_DELIVERY": "background"}`)."""
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))  # gunicorn inherits the bound socket: no race for the port
     listener.listen(2048)
@@ -119,7 +120,7 @@ def gunicorn(instance: Instance, workers: int = 4, worker_class: str = "sync", t
     command = [sys.executable, "-m", "gunicorn", "--bind", f"fd://{listener.fileno()}", "--workers", str(workers),
                "--worker-class", worker_class, "--threads", str(threads), "--backlog", "2048",
                "--timeout", "120", "--graceful-timeout", "5", "--log-level", "warning", "app:app"]
-    server = subprocess.Popen(command, cwd=PROJECT_ROOT, env=instance.env, pass_fds=(listener.fileno(),),
+    server = subprocess.Popen(command, cwd=PROJECT_ROOT, env={**instance.env, **(env or {})}, pass_fds=(listener.fileno(),),
                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     listener.close()
     base_url = f"http://127.0.0.1:{port}"

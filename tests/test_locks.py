@@ -87,7 +87,7 @@ def test_a_registration_that_breaks_midway_leaves_the_lock_free(sqlite_app, make
     def broken(*_args, **_kwargs):
         raise RuntimeError("the disk is full")
 
-    monkeypatch.setattr("meetups.registration.services.meetup_seats", broken)
+    monkeypatch.setattr("meetups.registration.mailing.record", broken)  # after the seat is taken, before the commit
     with pytest.raises(RuntimeError):
         register(meetup.id, name="Unlucky", email="unlucky@example.com")
     db.session.remove()  # what Flask does when the request ends with the error

@@ -150,3 +150,29 @@ def test_requests_waiting_for_confirmation_remember_their_link_was_sent(tmp_path
                                                 ("done@example.com", None)]
         downgrade(revision="0005")
         assert db.session.execute(text("SELECT count(*) FROM city_requests")).scalar() == 2
+
+
+def test_registrations_made_before_the_mail_queue_existed_survive_it(tmp_path):
+    with _database_at(tmp_path, "0006"):
+        db.session.execute(text(CHENGDU))
+        db.session.execute(text(MEETUPS))
+        db.session.execute(text(LI_LEI))
+        db.session.commit()
+
+        upgrade(revision="0007")
+        registrations = "SELECT email, status, ticket_ref FROM registrations"
+        assert [tuple(row) for row in db.session.execute(text(registrations))] == [("li@example.com", "confirmed", "ref")]
+        assert db.session.execute(text("SELECT count(*) FROM mail_queue")).scalar() == 0  # nothing is re-sent
+        db.session.execute(text("INSERT INTO mail_queue (kind, registration_id, created_at, attempts, last_error)"
+                                " VALUES ('promoted', 1, '2026-12-01 08:00:00', 0, '')"))
+        db.session.commit()
+        with pytest.raises(IntegrityError):  # a queued mail is about a registration that exists
+            db.session.execute(text("INSERT INTO mail_queue (kind, registration_id, created_at, attempts, last_error)"
+                                    " VALUES ('promoted', 99, '2026-12-01 08:00:00', 0, '')"))
+            db.session.commit()
+        db.session.rollback()
+
+        downgrade(revision="0006")
+        assert [tuple(row) for row in db.session.execute(text(registrations))] == [("li@example.com", "confirmed", "ref")]
+        upgrade()
+        assert db.session.execute(text("SELECT count(*) FROM mail_queue")).scalar() == 0

@@ -1,4 +1,5 @@
 """The one lock every change to a meetup's seats takes, so that capacity holds across processes."""
+import contextlib
 import fcntl
 import os
 import threading
@@ -33,15 +34,48 @@ def lock_meetup(meetup_id: int) -> Meetup | None:
     the database's write lock before anything is read, so every count read after it is current
     (and a writer that does not queue is still kept out by SQLite itself).
     """
-    session = db.session
+    session = db.session()
     if session.get_bind().dialect.name != "sqlite":
         return session.scalars(_ROW_FOR_UPDATE, {"meetup_id": meetup_id}).one_or_none()
-    SqliteWriteLock.hold(session())
-    connection = session.connection()
+    _begin_sqlite_write(session)
+    return session.scalars(_ROW, {"meetup_id": meetup_id}).one_or_none()
+
+
+def lock_meetup_only(meetup_id: int) -> bool:
+    """`lock_meetup` loading nothing, for a caller that reads what it needs in one statement of
+    its own right after (registering); whether the meetup exists. On PostgreSQL that statement
+    must be a new one: it then sees every change committed before the lock was granted."""
+    session = db.session()
+    if session.get_bind().dialect.name != "sqlite":
+        return session.connection().execute(_ID_FOR_UPDATE, {"meetup_id": meetup_id}).first() is not None
+    _begin_sqlite_write(session)
+    return True  # the caller's statement tells
+
+
+_ID_FOR_UPDATE = select(Meetup.id).where(Meetup.id == bindparam("meetup_id")).with_for_update()
+
+
+@contextlib.contextmanager
+def write_transaction():
+    """A write transaction that takes no meetup's lock (the mail queue): on SQLite it queues with
+    the meetups' writers, as `lock_meetup` does, instead of sleeping in SQLite's busy handler; on
+    PostgreSQL row locks are enough. Commit inside; an error rolls back."""
+    session = db.session()
+    if session.get_bind().dialect.name == "sqlite":
+        _begin_sqlite_write(session)
+    try:
+        yield
+    except BaseException:
+        session.rollback()
+        raise
+
+
+def _begin_sqlite_write(session: Session) -> None:
+    connection = session.connection()  # checked out of the pool before the lock, not while holding it
+    SqliteWriteLock.hold(session)
     # pysqlite opens a transaction only before a write, so one already open has the write lock.
     if not connection.connection.dbapi_connection.in_transaction:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
-    return session.scalars(_ROW, {"meetup_id": meetup_id}).one_or_none()
 
 
 class SqliteWriteLock:
@@ -49,7 +83,7 @@ class SqliteWriteLock:
     `<database>.lock` beside the database file across processes (both wake the next waiter at
     once). flock works between processes of one host, as SQLite does."""
 
-    _registry: dict[str, "SqliteWriteLock"] = {}
+    _registry: dict[object, "SqliteWriteLock"] = {}  # by database URL
     _registry_guard = threading.Lock()
 
     def __init__(self, database: str | None):
@@ -64,11 +98,11 @@ class SqliteWriteLock:
         if _HELD in session.info:
             return
         transaction = session.get_transaction() or session.begin()
-        url = session.get_bind().url
-        lock = cls._registry.get(str(url))
+        url = session.get_bind().url  # one lock per database, whichever engine (app) opens it
+        lock = cls._registry.get(url)
         if lock is None:
             with cls._registry_guard:
-                lock = cls._registry.setdefault(str(url), cls(url.database))
+                lock = cls._registry.setdefault(url, cls(url.database))
         lock.acquire()
         session.info[_HELD] = (lock, transaction)
 

@@ -98,3 +98,26 @@ class InviteCode(db.Model):
     @property
     def is_used(self) -> bool:
         return self.used_at is not None
+
+
+class QueuedMail(db.Model):
+    """An email a registration's transaction decided to send, delivered after the commit
+    (registration.mailing): the row commits or rolls back with the change it reports, and a
+    deliverer claims it atomically, so each is sent once even with several processes delivering."""
+
+    __tablename__ = "mail_queue"
+    __table_args__ = (Index("ix_mail_queue_pending", "sent_at", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))  # the template, templates/email/<kind>.txt
+    registration_id: Mapped[int] = mapped_column(ForeignKey("registrations.id"), index=True)
+    # What the fan was told when the mail was queued (their place in line), not recomputed later.
+    waitlist_position: Mapped[int | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime)  # a deliverer is sending it
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime)
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+
+    def __repr__(self) -> str:
+        return f"<QueuedMail {self.id} {self.kind} registration {self.registration_id}>"

@@ -1,5 +1,6 @@
 """Registering, cancelling, the waiting list, offers and invite codes: every change to a meetup's
-seats goes through here, under the meetup's lock (meetups.locks), and mails only after commit."""
+seats goes through here, under the meetup's lock (meetups.locks). Emails are recorded in the
+mail queue in the same transaction and sent after the commit (registration.mailing)."""
 import re
 import secrets
 from dataclasses import dataclass, field
@@ -8,19 +9,20 @@ from datetime import datetime, timedelta
 from flask_babel import gettext as _
 from sqlalchemy import DateTime, and_, bindparam, case, func, literal_column, or_, select, union_all
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import make_transient_to_detached
 
 from ..cities.services import find_city
 from ..fans.services import is_email
 from ..errors import DomainError
 from ..extensions import db
-from ..links import external_url
-from ..mail import Mail, compose, send
-from ..meetups.locks import lock_meetup
+from ..mail import Queued, send
+from ..meetups.locks import lock_meetup, lock_meetup_only
 from ..meetups.models import Meetup, MeetupStatus
-from ..private_links import link_token, new_salt, row_for_token
+from ..private_links import new_salt, row_for_token
 from ..text import storable
-from ..tickets.codes import ticket_code
 from ..timeutil import format_in_zone, utcnow
+from . import mailing
+from .mailing import MANAGE_LINK, Outgoing
 from .models import IN_LINE, SEAT_HOLDING, CancelReason, InviteCode, Registration, RegistrationStatus
 
 MAX_NAME = 100
@@ -31,7 +33,6 @@ _PHONE = re.compile(r"\+?[0-9][0-9 ()-]{4,38}")
 # Invite codes avoid characters that are misread on paper (0/O, 1/I/L).
 _CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 10
-MANAGE_LINK = "manage"  # the link's purpose (private_links): a city request's token opens no registration
 
 # The statements of the registration path are built once: building one costs more than running
 # it, and much of that time would be spent under the meetup's lock.
@@ -48,6 +49,28 @@ _SEAT_COUNTS = union_all(
            func.coalesce(Meetup.codes_release_at, Meetup.starts_at) > _now)
     .group_by(InviteCode.meetup_id),
 )
+_registrations, _meetups = Registration.__table__.c, Meetup.__table__.c
+
+
+def _registrations_of_meetup(*conditions):
+    return (select(func.count()).select_from(Registration.__table__)
+            .where(_registrations.meetup_id == _meetups.id, *conditions).scalar_subquery())
+
+
+# What registering decides on, read in one statement right after taking the meetup's lock: the
+# meetup's registration settings and its SeatCounts fields.
+_held_until = func.coalesce(_meetups.codes_release_at, _meetups.starts_at)
+_MEETUP_AND_SEATS = select(
+    _meetups.status, _meetups.capacity, _meetups.starts_at, _meetups.registration_opens_at,
+    _meetups.registration_closes_at, _held_until.label("codes_held_until"),
+    *(_registrations_of_meetup(_registrations.status == status.value).label(status.value)
+      for status in (RegistrationStatus.CONFIRMED, RegistrationStatus.OFFERED, RegistrationStatus.WAITLISTED)),
+    _registrations_of_meetup(_registrations.status == RegistrationStatus.OFFERED.value,
+                             _registrations.offer_expires_at <= _now).label("lapsed_offers"),
+    select(func.count()).select_from(InviteCode.__table__).where(
+        InviteCode.__table__.c.meetup_id == _meetups.id, InviteCode.__table__.c.used_at.is_(None), _held_until > _now)
+    .scalar_subquery().label("held"),
+).where(_meetups.id == bindparam("meetup_id"))
 _REGISTRATION_BY_EMAIL = select(Registration).where(
     Registration.meetup_id == bindparam("meetup_id"), Registration.email == bindparam("email"))
 # Inserts nothing for an email already registered (one registration per email): one statement
@@ -122,7 +145,7 @@ def waitlist_position(registration: Registration) -> int | None:
 
 def manage_token(registration: Registration) -> str:
     """The secret of the registration's manage link: `<id>-<HMAC of its salt>` (private_links)."""
-    return link_token(MANAGE_LINK, registration.id, registration.manage_salt)
+    return mailing.manage_token(registration.id, registration.manage_salt)
 
 
 def registration_for_token(token: str) -> Registration:
@@ -151,34 +174,43 @@ def register(meetup_id: int, *, name: str, email: str, city: str = "", phone: st
     """Take a seat if one is free (or the invite code holds one), else a place on the waiting list."""
     values = _validated(name, email, city, phone, question)
     code_text = normalize_code(invite_code)
-    meetup = _locked_listed_meetup(meetup_id)
+    # The lock, then one statement for the meetup and its counts: the ORM loads nothing while
+    # every other registration for the meetup waits, unless there is more to do than usual.
+    exists = lock_meetup_only(meetup_id)
     # The clock is read inside the lock: the waiting list's order (queued_at) is then the order in
     # which fans took the lock, so no two fans in a rush are told the same position.
     now = now or utcnow()
-    state = meetup.registration_state(now)
-    if state != "open":
+    settings = db.session.connection().execute(_MEETUP_AND_SEATS, {"meetup_id": meetup_id, "now": now}).first()
+    if not exists or settings is None or settings.status == MeetupStatus.DRAFT.value:
         db.session.rollback()
-        raise DomainError("registration_closed", closed_message(meetup, state), status=409)
-    counts = meetup_seats(meetup, now)  # one count serves the sweep and the seat decision
-    mails = _sweep(meetup, now, counts)
-    if mails:  # the sweep moved fans along: count again
+        raise DomainError("not_found", _("There is no such meetup."), status=404)
+    state = Meetup.registration_state(settings, now)  # the model's rule, on the row just read
+    if state != "open":
+        message = closed_message(db.session.get(Meetup, meetup_id), state)
+        db.session.rollback()
+        raise DomainError("registration_closed", message, status=409)
+    counts = SeatCounts(settings.capacity, settings.confirmed, settings.offered, settings.waitlisted, settings.held,
+                        settings.lapsed_offers)
+    mails = []
+    if _is_due(settings, now, counts):  # the sweep moves fans along first; then count again
+        meetup = db.session.get(Meetup, meetup_id)
+        mails = _sweep(meetup, now, counts)
         counts = meetup_seats(meetup, now)
 
     registration = code = None
     if code_text:  # a fan already registered is told so before anything about the code
-        registration = _unless_registered(meetup, values["email"], mails)
+        registration = _unless_registered(meetup_id, values["email"], mails)
         code = db.session.scalar(select(InviteCode).where(InviteCode.code == code_text))
         problem = None
-        if code is None or code.meetup_id != meetup.id:
+        if code is None or code.meetup_id != meetup_id:
             problem = _("This invite code is not valid for this meetup.")
         elif code.is_used:
             problem = _("This invite code has already been used.")
         if problem:
-            db.session.commit()
-            send(mails)
+            _commit_and_send(mails)
             raise DomainError("invalid", problem, {"invite_code": problem})
 
-    holds_seat = code is not None and now < meetup.codes_held_until  # its seat is counted in `held`
+    holds_seat = code is not None and now < settings.codes_held_until  # its seat is counted in `held`
     confirmed = holds_seat or counts.seats_left > 0
     row = {**values, "locale": locale, "queued_at": now, "manage_salt": new_salt(), "ticket_ref": _new_ticket_ref(),
            "status": RegistrationStatus.CONFIRMED.value if confirmed else RegistrationStatus.WAITLISTED.value,
@@ -189,28 +221,30 @@ def register(meetup_id: int, *, name: str, email: str, city: str = "", phone: st
     inserted_id = None
     if registration is None:  # usually one statement: inserted, unless the email is registered already
         insert_new = _NEW_REGISTRATION[db.session.get_bind().dialect.name]
-        inserted_id = db.session.execute(insert_new, {**row, "meetup_id": meetup.id}).scalar()
-        registration = None if inserted_id else _unless_registered(meetup, values["email"], mails)
+        inserted_id = db.session.connection().execute(insert_new, {**row, "meetup_id": meetup_id}).scalar()
+        registration = None if inserted_id else _unless_registered(meetup_id, values["email"], mails)
     if registration is not None:
         _come_back(registration, row)
     # The newcomer is last in line (queued now, under the lock): no need to count again.
     position = None if confirmed else counts.waitlisted + 1
+    kind = "registration_confirmed" if confirmed else "registration_waitlisted"
+    mails.append(Outgoing(kind, inserted_id or registration.id, position))
+    queued = mailing.record(mails, now)
     _commit_keeping_loaded()
-    registration = registration or db.session.get(Registration, inserted_id)  # read outside the lock
-    # Composed after the commit, so the lock is held no longer than the seat decision needs.
-    template = "registration_confirmed" if confirmed else "registration_waitlisted"
-    mails.append(_mail(registration, template, waitlist_position=position))
-    send(mails)
+    if registration is None:  # what was inserted is known: not read back (the rest loads on access)
+        registration = Registration(id=inserted_id, meetup_id=meetup_id, **row)
+        make_transient_to_detached(registration)
+        db.session.add(registration)
+    send(queued)
     return RegistrationOutcome(registration, manage_token(registration), position)
 
 
-def _unless_registered(meetup: Meetup, email: str, mails: list[Mail]) -> Registration | None:
+def _unless_registered(meetup_id: int, email: str, mails: list[Outgoing]) -> Registration | None:
     """The email's cancelled registration for the meetup, if any; `already_registered` (keeping
     what the sweep did) if it holds a seat, an offer or a place in line."""
-    registration = db.session.scalar(_REGISTRATION_BY_EMAIL, {"meetup_id": meetup.id, "email": email})
+    registration = db.session.scalar(_REGISTRATION_BY_EMAIL, {"meetup_id": meetup_id, "email": email})
     if registration is not None and not registration.is_cancelled:
-        db.session.commit()
-        send(mails)
+        _commit_and_send(mails)
         raise DomainError("already_registered", _("This email is already registered for this meetup; "
                                                   "the manage link in your confirmation email shows your ticket."),
                           {"email": _("Already registered for this meetup.")}, status=409)
@@ -239,10 +273,9 @@ def cancel_registration(token: str, now: datetime | None = None) -> CancelOutcom
         raise DomainError("meetup_started", _("The meetup has already begun; registrations can no longer be cancelled."),
                           status=409)
     _cancel(registration, CancelReason.FAN, now)
-    mails = [_mail(registration, "registration_cancelled")]
+    mails = [Outgoing("registration_cancelled", registration.id)]
     promoted, promotion_mails = _fill_free_seats(meetup, now)
-    db.session.commit()
-    send(mails + promotion_mails)
+    _commit_and_send(mails + promotion_mails)
     return CancelOutcome(registration, promoted)
 
 
@@ -253,16 +286,12 @@ def accept_offer(token: str, now: datetime | None = None) -> Registration:
     meetup = _locked_listed_meetup(registration.meetup_id)
     db.session.refresh(registration)
     if registration.status != RegistrationStatus.OFFERED.value or registration.offer_expires_at <= now:
-        mails = _sweep(meetup, now)
-        db.session.commit()
-        send(mails)
+        _commit_and_send(_sweep(meetup, now))
         if registration.is_confirmed:
             return registration  # accepted twice: nothing more to do
         raise DomainError("offer_lapsed", _("This seat offer is no longer open."), status=409)
     _confirm(registration, now)
-    mail = _mail(registration, "registration_confirmed", waitlist_position=None)
-    db.session.commit()
-    send([mail])
+    _commit_and_send([Outgoing("registration_confirmed", registration.id)])
     return registration
 
 
@@ -279,8 +308,7 @@ def refresh_meetup(meetup_id: int, now: datetime | None = None) -> list[Registra
     mails = _sweep(meetup, now)
     promoted = [r for r in db.session.scalars(select(Registration).where(
         Registration.meetup_id == meetup_id, Registration.status.in_(SEAT_HOLDING))) if r.id not in before]
-    db.session.commit()
-    send(mails)
+    _commit_and_send(mails)
     return promoted
 
 
@@ -331,16 +359,19 @@ def format_code(code: str) -> str:
 
 # --- the meetup's side ---------------------------------------------------------------------
 
-def fill_free_seats(meetup: Meetup, now: datetime) -> tuple[list[Registration], list[Mail]]:
-    """For the meetup service, under the lock it holds: capacity went up."""
-    return _fill_free_seats(meetup, now)
+def fill_free_seats(meetup: Meetup, now: datetime) -> tuple[list[Registration], list[Queued]]:
+    """For the meetup service, under the lock it holds: capacity went up. The promotions' emails
+    are queued in its transaction; pass the list to `meetups.mail.send` after the commit."""
+    promoted, mails = _fill_free_seats(meetup, now)
+    return promoted, mailing.record(mails, now)
 
 
-def notify_meetup_cancelled(meetup: Meetup) -> list[Mail]:
-    """Mails to everyone holding a seat, an offer or a place in line (sent by the caller after commit)."""
-    registrations = db.session.scalars(select(Registration).where(
+def notify_meetup_cancelled(meetup: Meetup) -> list[Queued]:
+    """Queues a mail to everyone holding a seat, an offer or a place in line, in the caller's
+    transaction; pass the list to `meetups.mail.send` after the commit."""
+    registration_ids = db.session.scalars(select(Registration.id).where(
         Registration.meetup_id == meetup.id, Registration.status != RegistrationStatus.CANCELLED.value))
-    return [_mail(registration, "meetup_cancelled") for registration in registrations]
+    return mailing.record([Outgoing("meetup_cancelled", number) for number in registration_ids])
 
 
 def closed_message(meetup: Meetup, state: str) -> str:
@@ -371,7 +402,7 @@ def _is_due(meetup: Meetup, now: datetime, counts: SeatCounts | None = None) -> 
     return counts.lapsed_offers > 0 or (counts.waitlisted > 0 and counts.seats_left > 0)
 
 
-def _sweep(meetup: Meetup, now: datetime, counts: SeatCounts | None = None) -> list[Mail]:
+def _sweep(meetup: Meetup, now: datetime, counts: SeatCounts | None = None) -> list[Outgoing]:
     """Lapsed offers pass on; free seats (a released code hold, a raised capacity) go to the line."""
     if not _is_due(meetup, now, counts):
         return []
@@ -381,12 +412,12 @@ def _sweep(meetup: Meetup, now: datetime, counts: SeatCounts | None = None) -> l
         Registration.offer_expires_at <= now))
     for registration in lapsed:
         _cancel(registration, CancelReason.OFFER_LAPSED, now)
-        mails.append(_mail(registration, "offer_lapsed"))
+        mails.append(Outgoing("offer_lapsed", registration.id))
     _promoted, promotion_mails = _fill_free_seats(meetup, now)
     return mails + promotion_mails
 
 
-def _fill_free_seats(meetup: Meetup, now: datetime) -> tuple[list[Registration], list[Mail]]:
+def _fill_free_seats(meetup: Meetup, now: datetime) -> tuple[list[Registration], list[Outgoing]]:
     if meetup.status not in (MeetupStatus.PUBLISHED.value, MeetupStatus.CLOSED.value) or now >= meetup.starts_at:
         return [], []
     db.session.flush()
@@ -404,16 +435,22 @@ def _fill_free_seats(meetup: Meetup, now: datetime) -> tuple[list[Registration],
         if meetup.offer_hours:
             registration.status = RegistrationStatus.OFFERED.value
             registration.offer_expires_at = now + timedelta(hours=meetup.offer_hours)
-            mails.append(_mail(registration, "offer_made"))
+            mails.append(Outgoing("offer_made", registration.id))
         else:
             _confirm(registration, now)
-            mails.append(_mail(registration, "promoted"))
+            mails.append(Outgoing("promoted", registration.id))
     return list(line), mails
+
+
+def _commit_and_send(mails: list[Outgoing]) -> None:
+    queued = mailing.record(mails)
+    db.session.commit()
+    send(queued)
 
 
 def _commit_keeping_loaded() -> None:
     """Commit without expiring what the session holds: it is what was just decided under the lock,
-    and the emails and the answer need it, which would otherwise be read back row by row."""
+    and the answer needs it, which would otherwise be read back row by row."""
     session = db.session()
     expiring, session.expire_on_commit = session.expire_on_commit, False
     try:
@@ -434,19 +471,6 @@ def _cancel(registration: Registration, reason: CancelReason, now: datetime) -> 
     registration.cancelled_at = now
     registration.offer_expires_at = None
     registration.ticket_ref = _new_ticket_ref()  # the old ticket code no longer names anyone
-
-
-def _mail(registration: Registration, template: str, **context) -> Mail:
-    meetup = registration.meetup
-    return compose(
-        registration.email, template, registration.locale,
-        registration=registration, meetup=meetup,
-        meetup_url=external_url("meetups.meetup", meetup_id=meetup.id),
-        manage_url=external_url("registration.manage", token=manage_token(registration)),
-        ticket_url=external_url("tickets.ticket", ref=registration.ticket_ref) if registration.is_confirmed else None,
-        ticket_code=ticket_code(registration.ticket_ref) if registration.is_confirmed else None,
-        **context,
-    )
 
 
 def _validated(name: str, email: str, city: str, phone: str, question: str) -> dict:
