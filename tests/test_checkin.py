@@ -10,7 +10,8 @@ from unittest import mock
 import pytest
 from sqlalchemy import event, func, select
 
-from meetups.accounts.services import issue_token
+from meetups.accounts.models import User
+from meetups.accounts.services import issue_token, user_for_token
 from meetups.checkin import services
 from meetups.checkin.models import CheckIn, CheckInConflict, CheckInEvent, CheckInNonce
 from meetups.checkin.services import (
@@ -200,16 +201,35 @@ def test_a_forged_code_is_refused_before_anything_is_looked_up(app, meetup, staf
     def remember(_connection, _cursor, statement, *_args):
         statements.append(statement)
 
+    # The door's own statements bypass SQLAlchemy's execution events (meetups.statements).
+    door_statements = mock.patch.object(services.statements, "first", wraps=services.statements.first)
     event.listen(db.engine, "before_cursor_execute", remember)
     try:
-        with mock.patch.object(services, "_find", side_effect=AssertionError("looked up a forged code")):
+        with door_statements as run:
             assert check_in_code(meetup.id, forged, user=staff, nonce="n-1")["result"] == "invalid"
-        assert not [statement for statement in statements if "ticket_ref" in statement]
-        statements.clear()
-        assert check_in_code(meetup.id, code, user=staff)["result"] == "admitted"
-        assert [statement for statement in statements if "ticket_ref" in statement]
+            statements.extend(str(call.args[0]) for call in run.call_args_list)
+            assert statements and not [statement for statement in statements if "ticket_ref" in statement]
+            statements.clear()
+            run.reset_mock()
+            assert check_in_code(meetup.id, code, user=staff)["result"] == "admitted"
+            statements.extend(str(call.args[0]) for call in run.call_args_list)
+            assert [statement for statement in statements if "ticket_ref" in statement]
     finally:
         event.remove(db.engine, "before_cursor_execute", remember)
+
+
+def test_a_token_gives_the_account_as_the_session_holds_it(app, staff, token):
+    """The door's token lookup builds the account from its row instead of loading it: it must be
+    the session's own object, unchanged, whichever way it comes."""
+    expected = (staff.id, staff.email, staff.name, staff.role, staff.active, staff.created_at)
+    assert user_for_token(token) is staff  # already held by this session
+    db.session.expunge_all()
+    user = user_for_token(token)
+    assert (user.id, user.email, user.name, user.role, user.active, user.created_at) == expected
+    assert user in db.session and not db.session.dirty and not db.session.new
+    assert db.session.get(User, expected[0]) is user
+    db.session.commit()  # nothing to write
+    assert user.email == expected[1]
 
 
 # --- nonces ---------------------------------------------------------------------------------

@@ -9,15 +9,17 @@ transaction as the check-in: a retry gets the first answer back verbatim and cha
 """
 import hashlib
 import json
+from collections import namedtuple
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from sqlalchemy import Row, bindparam, case, delete, func, insert, or_, select, update
+from sqlalchemy import Integer, bindparam, case, column, delete, func, insert, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased, joinedload
 
+from .. import statements
 from ..accounts.models import User
 from ..cities.models import City
 from ..cities.names import local_name
@@ -80,23 +82,42 @@ _STORED_ANSWER = select(_nonces.c.answer).where(
     _nonces.c.meetup_id == bindparam("meetup_id"), _nonces.c.user_id == bindparam("user_id"),
     _nonces.c.nonce == bindparam("nonce"))
 # The door (is it open, in which time zone) and the answer a retried request already got.
-_DOOR = (
-    select(_meetups.c.id, _meetups.c.status, _cities.c.timezone, _STORED_ANSWER.scalar_subquery().label("answer"))
-    .join(_cities, _cities.c.geonameid == _meetups.c.city_geonameid)
-    .where(_meetups.c.id == bindparam("meetup_id"))
-)
+_DOOR_COLUMNS = (_meetups.c.id, _meetups.c.status, _cities.c.timezone,
+                 _STORED_ANSWER.scalar_subquery().label("answer"))
+_DOOR_FROM = _meetups.join(_cities, _cities.c.geonameid == _meetups.c.city_geonameid)
+_DOOR = select(*_DOOR_COLUMNS).select_from(_DOOR_FROM).where(_meetups.c.id == bindparam("meetup_id"))
 # The registration, its check-in and who made it, and the counts as they stand.
-_FOUND = (
-    select(_registrations.c.id, _registrations.c.meetup_id, _registrations.c.name, _registrations.c.status,
-           _checkins.c.checked_in_at, _checkins.c.device, _checkins.c.user_id,
-           _STAFF_LABEL.label("checked_in_by"),
-           _ARRIVED.label("arrived"), _EXPECTED.label("expected"))
-    .select_from(_registrations.outerjoin(_checkins, _checkins.c.registration_id == _registrations.c.id)
-                 .outerjoin(_users, _users.c.id == _checkins.c.user_id))
-)
-_BY_REF = _FOUND.where(_registrations.c.ticket_ref == bindparam("key"))
-_BY_ID = _FOUND.where(_registrations.c.id == bindparam("key"))
-_RECORD = insert(CheckInEvent.__table__)
+_FOUND_COLUMNS = (_registrations.c.id, _registrations.c.meetup_id, _registrations.c.name, _registrations.c.status,
+                  _checkins.c.checked_in_at, _checkins.c.device, _checkins.c.user_id,
+                  _STAFF_LABEL.label("checked_in_by"), _ARRIVED.label("arrived"), _EXPECTED.label("expected"))
+
+
+def _checked_in(source):
+    """`source` (which has the registration) with the registration's check-in and who made it."""
+    return (source.outerjoin(_checkins, _checkins.c.registration_id == _registrations.c.id)
+            .outerjoin(_users, _users.c.id == _checkins.c.user_id))
+
+
+_BY_ID = select(*_FOUND_COLUMNS).select_from(_checked_in(_registrations)).where(_registrations.c.id == bindparam("key"))
+# A scan in one statement: the door, the stored answer, and the registration the ticket (by its
+# reference) or the staff member (by its number) names, if there is one.
+_DOOR_AND = {
+    by: select(*_DOOR_COLUMNS, *_FOUND_COLUMNS)
+    .select_from(_checked_in(_DOOR_FROM.outerjoin(_registrations, key_column == bindparam("key"))))
+    .where(_meetups.c.id == bindparam("meetup_id"))
+    for by, key_column in (("ref", _registrations.c.ticket_ref), ("id", _registrations.c.id))
+}
+Door = namedtuple("Door", [selected.name for selected in _DOOR.selected_columns])
+Found = namedtuple("Found", [selected.name for selected in _BY_ID.selected_columns])
+# An audit event, answering with the counts after the change it records (one statement less for a
+# scan that admits: RETURNING sees the transaction's earlier writes, on SQLite and PostgreSQL).
+# Written out: SQLAlchemy drops the table names inside a RETURNING clause, which makes them ambiguous.
+_COUNTED_AFTER = ("SELECT count(*) FROM registrations AS confirmed {join}"
+                  "WHERE confirmed.meetup_id = :door AND confirmed.status = :confirmed")
+_RECORD = insert(CheckInEvent.__table__).returning(*(
+    text(_COUNTED_AFTER.format(join=join)).bindparams(door=None, confirmed=CONFIRMED)
+    .columns(column("count", Integer)).scalar_subquery()
+    for join in ("JOIN checkins AS inside ON inside.registration_id = confirmed.id ", "")))
 _INSERTS: dict = {}  # INSERT … ON CONFLICT DO NOTHING, per model and dialect
 _MEETUP = select(Meetup).options(joinedload(Meetup.city)).where(Meetup.id == bindparam("meetup_id"))
 
@@ -138,12 +159,17 @@ def _refuse_closed_door(status: str | None) -> None:
         raise DomainError("meetup_cancelled", _("This meetup is cancelled."), status=409)
 
 
-def _door(meetup_id: int, user: User, nonce: str | None = None) -> tuple[Row, dict | None]:
-    """The open door's (id, status, timezone), and the answer to an earlier request with this
-    nonce, if there was one: one statement."""
-    door = db.session.execute(_DOOR, {"meetup_id": meetup_id, "user_id": user.id, "nonce": nonce}).first()
-    _refuse_closed_door(door.status if door is not None else None)
-    return door, json.loads(door.answer) if door.answer is not None else None
+def _door(meetup_id: int, user: User, nonce: str | None = None, by: str | None = None,
+          key=None) -> tuple[Door, dict | None, Found | None]:
+    """The open door's (id, status, timezone), the answer to an earlier request with this nonce
+    if there was one, and, asked `by` "ref" or "id", the registration with that `key` (its
+    check-in and the door's counts with it): one statement."""
+    params = {"meetup_id": meetup_id, "user_id": user.id, "nonce": nonce, "key": key}
+    row = statements.first(_DOOR_AND[by] if by else _DOOR, params) or (None,) * len(Door._fields)
+    door = Door._make(row[:len(Door._fields)])
+    _refuse_closed_door(door.status)
+    found = Found._make(row[len(Door._fields):]) if by and row[len(Door._fields)] is not None else None
+    return door, json.loads(door.answer) if door.answer is not None else None, found
 
 
 # --- checking in ---------------------------------------------------------------------------
@@ -152,13 +178,12 @@ def check_in_code(meetup_id: int, code, *, user: User, device: str = "", nonce: 
                   now: datetime | None = None) -> dict:
     """A scanned (or typed) ticket code. Only the exact text of a genuine code is a ticket."""
     ref = verify(code) if isinstance(code, str) else None  # before any lookup: a forged code costs nothing
-    door, replay = _door(meetup_id, user, nonce)
+    door, replay, found = _door(meetup_id, user, nonce, *(("ref", ref) if ref is not None else ()))
     if replay is not None:
         return replay
     now = now or utcnow()
     if ref is None:
         return _finish(door, user, nonce, _answer(door, Result.INVALID, _("Not a valid ticket: do not admit.")))
-    found = _find(_BY_REF, ref, door)
     if found is None:
         # A genuine code that names nobody: its registration was cancelled, which draws a new
         # ticket reference and so revokes the old code.
@@ -170,11 +195,11 @@ def check_in_code(meetup_id: int, code, *, user: User, device: str = "", nonce: 
 def check_in_registration(meetup_id: int, registration_id: int, *, user: User, device: str = "",
                           nonce: str | None = None, now: datetime | None = None) -> dict:
     """The manual fallback: a registration picked from a search, checked in like a scanned ticket."""
-    door, replay = _door(meetup_id, user, nonce)
+    door, replay, found = _door(meetup_id, user, nonce, "id", registration_id)
     if replay is not None:
         return replay
-    return _check_in_by_id(door, registration_id, user=user, device=device, nonce=nonce,
-                           method=CheckInMethod.MANUAL, now=now or utcnow())
+    return _check_in_found(door, found, user=user, device=device, nonce=nonce, method=CheckInMethod.MANUAL,
+                           now=now or utcnow())
 
 
 def sync_scans(meetup_id: int, scans: list[SyncedScan], *, user: User, device: str,
@@ -184,29 +209,29 @@ def sync_scans(meetup_id: int, scans: list[SyncedScan], *, user: User, device: s
     counted twice. The answers in order (each with its nonce), and (arrived, expected) after."""
     now = now or utcnow()
     results = []
-    door, _replay = _door(meetup_id, user)
+    door, _replay, _found = _door(meetup_id, user)
     for scan in scans:
-        door, answer = _door(meetup_id, user, scan.nonce)
+        door, answer, found = _door(meetup_id, user, scan.nonce, "id", scan.registration_id)
         if answer is None:
             scanned_at = min(to_utc(scan.scanned_at, door.timezone), now)  # a clock ahead cannot say "later"
-            answer = _check_in_by_id(door, scan.registration_id, user=user, device=device, nonce=scan.nonce,
+            answer = _check_in_found(door, found, user=user, device=device, nonce=scan.nonce,
                                      method=CheckInMethod.SYNC, now=now, scanned_at=scanned_at)
         results.append({"nonce": scan.nonce, **{key: answer.get(key) for key in (
             "result", "attendee", "checked_in_at", "checked_in_by", "reason", "message", "conflict")}})
     return results, door_counts(door.id)
 
 
-def _check_in_by_id(door: Row, registration_id: int, **context) -> dict:
-    found = _find(_BY_ID, registration_id, door)
+def _check_in_found(door: Door, found: Found | None, **context) -> dict:
+    """A registration picked by its number (by hand, or synced): `found`, or None for no such number."""
     if found is None:
         return _finish(door, context["user"], context["nonce"], _answer(
             door, Result.INVALID, _("There is no registration with this number.")))
     return _check_in(door, found, **context)
 
 
-def _check_in(door: Row, found: Row, *, user: User, device: str, nonce: str | None, method: CheckInMethod,
+def _check_in(door: Door, found: Found, *, user: User, device: str, nonce: str | None, method: CheckInMethod,
               now: datetime, scanned_at: datetime | None = None) -> dict:
-    """`found` is a row of _FOUND: the registration, its check-in if there is one, the counts."""
+    """`found` is the registration, its check-in if there is one, the counts."""
     counts = (found.arrived, found.expected)
     if found.meetup_id != door.id:
         other = db.session.scalars(_MEETUP, {"meetup_id": found.meetup_id}).one()
@@ -220,16 +245,18 @@ def _check_in(door: Row, found: Row, *, user: User, device: str, nonce: str | No
                                                   found, reason=found.status), counts)
     if found.checked_in_at is None:
         at = scanned_at or now
+        # Composed before the insert: on SQLite the insert takes the write lock every door waits for.
+        admitted = _answer(door, Result.ADMITTED, _("Admit %(name)s.", name=found.name), found,
+                           checked_in=(at, device, _label(user)))
         inserted = _insert_ignoring_duplicate(CheckIn, meetup_id=door.id, registration_id=found.id,
                                               checked_in_at=at, recorded_at=now, user_id=user.id, device=device,
                                               method=method.value)
         if inserted:
-            _record(door.id, found.id, CheckInAction.CHECKED_IN, user, device, now, method)
-            return _finish(door, user, nonce, _answer(door, Result.ADMITTED, _("Admit %(name)s.", name=found.name),
-                                                      found, checked_in=(at, device, _label(user))))
+            counts = _record(door.id, found.id, CheckInAction.CHECKED_IN, user, device, now, method)
+            return _finish(door, user, nonce, admitted, counts)
         # Another request checked this registration in since we looked: its check-in stands
         # (unless it was undone in between, when this request tries again).
-        found = _find(_BY_ID, found.id, door)
+        found = _find(found.id, door)
         if found.checked_in_at is None:
             return _check_in(door, found, user=user, device=device, nonce=nonce, method=method, now=now,
                              scanned_at=scanned_at)
@@ -245,7 +272,7 @@ def _check_in(door: Row, found: Row, *, user: User, device: str, nonce: str | No
                                               conflict=conflict), counts)
 
 
-def _not_admitted_message(registration: Row) -> str:
+def _not_admitted_message(registration: Found) -> str:
     if registration.status == RegistrationStatus.WAITLISTED.value:
         return _("%(name)s is on the waiting list and has no seat: do not admit.", name=registration.name)
     if registration.status == RegistrationStatus.OFFERED.value:
@@ -253,7 +280,7 @@ def _not_admitted_message(registration: Row) -> str:
     return _("%(name)s cancelled this registration: do not admit.", name=registration.name)
 
 
-def _record_conflict(door: Row, found: Row, user: User, device: str, scanned_at: datetime, now: datetime) -> dict:
+def _record_conflict(door: Door, found: Found, user: User, device: str, scanned_at: datetime, now: datetime) -> dict:
     conflict = CheckInConflict(
         meetup_id=door.id, registration_id=found.id, first_device=found.device, first_user_id=found.user_id,
         first_at=found.checked_in_at, second_device=device, second_user_id=user.id, second_at=scanned_at,
@@ -270,7 +297,7 @@ def undo_check_in(meetup_id: int, registration_id: int, *, user: User, device: s
                   now: datetime | None = None) -> tuple[int, int]:
     """The check-in is removed (the registration may be checked in again); the audit trail keeps
     who undid it, when and on which device. 409 `not_checked_in` when there is nothing to undo."""
-    door, _replay = _door(meetup_id, user)
+    door, _replay, _found = _door(meetup_id, user)
     _begin_write()
     removed = db.session.execute(delete(_checkins).where(
         _checkins.c.meetup_id == door.id, _checkins.c.registration_id == registration_id)).rowcount
@@ -278,15 +305,15 @@ def undo_check_in(meetup_id: int, registration_id: int, *, user: User, device: s
         db.session.rollback()
         raise DomainError("not_checked_in", _("This registration is not checked in: there is nothing to undo."),
                           status=409)
-    _record(door.id, registration_id, CheckInAction.UNDONE, user, device, now or utcnow())
+    counts = _record(door.id, registration_id, CheckInAction.UNDONE, user, device, now or utcnow())
     db.session.commit()
-    return door_counts(door.id)
+    return counts
 
 
 def dismiss_conflict(meetup_id: int, conflict_id: int, *, user: User, device: str = "",
                      now: datetime | None = None) -> CheckInConflict:
     """A staff member has looked into it; dismissing it again changes nothing."""
-    door, _replay = _door(meetup_id, user)
+    door, _replay, _found = _door(meetup_id, user)
     now = now or utcnow()
     _begin_write()
     dismissed = db.session.execute(
@@ -310,7 +337,7 @@ def dismiss_conflict(meetup_id: int, conflict_id: int, *, user: User, device: st
 
 def door_counts(meetup_id: int) -> tuple[int, int]:
     """(arrived, expected): confirmed registrations checked in, and all confirmed registrations."""
-    return tuple(db.session.execute(_COUNTS, {"meetup_id": meetup_id}).one())
+    return statements.first(_COUNTS, {"meetup_id": meetup_id})
 
 
 def door_status(meetup_id: int) -> dict:
@@ -410,12 +437,13 @@ def meetup_json(meetup: Meetup) -> dict:
 
 # --- inside a check-in ---------------------------------------------------------------------
 
-def _find(statement, key, door: Row) -> Row | None:
-    """_BY_REF or _BY_ID: the registration, its check-in and who made it, and the door's counts."""
-    return db.session.execute(statement, {"key": key, "meetup_id": door.id}).first()
+def _find(registration_id: int, door: Door) -> Found | None:
+    """The registration, its check-in and who made it, and the door's counts, read again."""
+    row = statements.first(_BY_ID, {"key": registration_id, "meetup_id": door.id})
+    return Found._make(row) if row is not None else None
 
 
-def _finish(door: Row, user: User, nonce: str | None, answer: dict, counts: tuple[int, int] | None = None) -> dict:
+def _finish(door: Door, user: User, nonce: str | None, answer: dict, counts: tuple[int, int] | None = None) -> dict:
     """The counts (as read with the registration, or now), the answer kept under its nonce, one
     commit. When a request with the same nonce got there first, everything this one wrote is
     rolled back and the first answer returned."""
@@ -441,7 +469,7 @@ def _insert_ignoring_duplicate(model, **values) -> bool:
         insert_into = postgresql.insert if dialect == "postgresql" else sqlite.insert
         statement = _INSERTS[model, dialect] = (
             insert_into(table).on_conflict_do_nothing(index_elements=_UNIQUE_KEYS[model]).returning(table.c.id))
-    return db.session.execute(statement, values).first() is not None
+    return statements.first(statement, values) is not None
 
 
 def _begin_write() -> str:
@@ -455,13 +483,15 @@ def _begin_write() -> str:
 
 
 def _record(meetup_id: int, registration_id: int, action: CheckInAction, user: User, device: str, now: datetime,
-            method: CheckInMethod | None = None) -> None:
-    db.session.execute(_RECORD, {"meetup_id": meetup_id, "registration_id": registration_id, "action": action.value,
-                                 "method": method.value if method else None, "at": now, "user_id": user.id,
-                                 "device": device})
+            method: CheckInMethod | None = None) -> tuple[int, int]:
+    """The event in the audit trail; (arrived, expected) with the change it records."""
+    return statements.first(_RECORD, {
+        "meetup_id": meetup_id, "registration_id": registration_id, "action": action.value,
+        "method": method.value if method else None, "at": now, "user_id": user.id, "device": device,
+        "door": meetup_id})
 
 
-def _answer(door: Row, result: str, message: str, attendee=None, *,
+def _answer(door: Door, result: str, message: str, attendee=None, *,
             checked_in: tuple[datetime, str, str | None] | None = None, ticket_meetup: dict | None = None,
             reason: str | None = None, conflict: dict | None = None) -> dict:
     """The answer to a check-in request, as the door screen gets it (and a retry gets it again).
