@@ -51,6 +51,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .cities.api import bp as cities_api
     from .city_requests.api import bp as city_requests_api
     from .city_requests.views import bp as city_requests
+    from .feedback.api import bp as feedback_api
+    from .feedback.console import bp as console
+    from .feedback.views import bp as feedback
     from .main.views import bp as main
     from .meetups.api import bp as meetups_api
     from .meetups.admin import bp as meetup_admin
@@ -60,13 +63,14 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     for blueprint in (main, accounts, accounts_api, cities_api, meetups, meetups_api, meetup_admin, registration,
                       tickets, city_requests, city_requests_api, city_admin, checkin_api,
-                      door):
+                      door, feedback, feedback_api, console):
         app.register_blueprint(blueprint)
     # The JSON API authenticates by bearer token; session-backed API calls are checked in
     # accounts.access.api_user instead.
     csrf.exempt(accounts_api)
     csrf.exempt(cities_api)
     csrf.exempt(checkin_api)
+    csrf.exempt(feedback_api)  # staff calls: checked in api_user; fans' votes: anonymous, rate-limited
     csrf.exempt(meetups_api)  # anonymous JSON clients: no session to forge, rate-limited instead
     csrf.exempt(city_requests_api)  # the same: anonymous, rate-limited
 

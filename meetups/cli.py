@@ -7,11 +7,12 @@ def register_cli(app) -> None:
     from .accounts.cli import users_cli
     from .cities.cli import cities_cli
     from .fans.cli import fans_cli
+    from .feedback.cli import feedback_cli
     from .meetups.cli import meetups_cli
     from .registration.cli import mail_cli
     from .tickets.cli import tickets_cli
 
-    for group in (cities_cli, fans_cli, users_cli, meetups_cli, tickets_cli, mail_cli):
+    for group in (cities_cli, fans_cli, users_cli, meetups_cli, tickets_cli, feedback_cli, mail_cli):
         app.cli.add_command(group)
     app.cli.add_command(demo_command)
     app.cli.add_command(backup_command)

@@ -16,6 +16,8 @@ from .cities.services import city_count, load_gazetteer
 from .extensions import db
 from .fans.models import Fan
 from .fans.services import import_fans
+from .feedback.models import FeedbackItem, FeedbackVote, FeedbackVoter
+from .feedback.services import change_status, record_note
 from .meetups.models import Meetup
 from .meetups.services import MeetupDetails, create_meetup
 from .registration.models import Registration, RegistrationStatus
@@ -48,6 +50,22 @@ DEMO_QUESTIONS = (
 )
 
 
+# (meetup city, question, answer, category, the earlier note whose item it repeats)
+DEMO_NOTES = (
+    ("Beijing", "Night photos are blurry indoors", "A new night mode is in testing.", "camera", None),
+    ("Beijing", "电池续航能再长一点吗？", "新的省电模式正在开发。", "battery", None),
+    ("Beijing", "Can the settings search find every option?", "Yes, from the next beta.", "system", None),
+    ("Shenzhen", "Battery drains overnight on standby", "We found a wake-lock bug.", "battery", 1),
+    ("Shenzhen", "通话录音什么时候上线？", "在评估各地的法规。", "apps", None),
+    ("Shenzhen", "夜景拍照还是有点糊", "夜景模式下个版本更新。", "camera", 0),
+    ("Chengdu", "Let me resize desktop icons", "Planned for spring.", "system", None),
+    ("Chengdu", "续航太短了", "省电模式下周公测。", "battery", 1),
+)
+# Items moved along by the product team: (the note whose item it is, status, release)
+DEMO_STATUSES = ((0, "shipped", "MIUI 14.0.3"), (1, "in_development", ""), (6, "planned", ""), (4, "under_review", ""))
+DEMO_VOTERS = 60
+
+
 @dataclass
 class DemoReport:
     accounts: list[tuple[str, str, str]] = field(default_factory=list)
@@ -75,6 +93,9 @@ def load_demo(progress: Callable[[str], None] = lambda _message: None) -> DemoRe
             _demo_registrations(meetup, DEMO_REGISTRATIONS.get(city, 0))
         hangzhou = db.session.scalar(select(Meetup).join(City).where(City.name == "Hangzhou"))
         create_invite_codes(hangzhou.id, 5, label="Honour developers group")
+    if db.session.scalar(select(func.count()).select_from(FeedbackItem)) == 0:
+        progress("Filling the feedback pool…")
+        _demo_feedback()
     return DemoReport([(email, role, password) for email, role, password, _name in DEMO_ACCOUNTS])
 
 
@@ -95,6 +116,35 @@ def _demo_registrations(meetup: Meetup, count: int) -> None:
                 manage_salt=secrets.token_urlsafe(16), ticket_ref=secrets.token_urlsafe(16),
                 queued_at=meetup.starts_at - timedelta(days=7), created_at=meetup.starts_at - timedelta(days=7),
                 confirmed_at=meetup.starts_at - timedelta(days=7)))
+    db.session.commit()
+
+
+def _demo_feedback() -> None:
+    """What the engineers noted at the past meetups, the product team's answers, and fans' votes."""
+    engineer = db.session.scalar(select(User).where(User.role == "engineer"))
+    meetups = {meetup.city.name: meetup for meetup in db.session.scalars(select(Meetup)) if meetup.starts_at < utcnow()}
+    items = []
+    for city, question, answer, category, repeats in DEMO_NOTES:
+        meetup = meetups[city]
+        outcome = record_note(meetup.id, engineer, question=question, answer=answer, category=category,
+                              feedback_item_id=items[repeats].id if repeats is not None else None)
+        outcome.note.created_at = meetup.starts_at + timedelta(hours=1)  # noted during the evening
+        if outcome.created_item:
+            outcome.item.created_at = outcome.note.created_at
+        items.append(outcome.item)
+        db.session.commit()
+    for note_number, status, release in DEMO_STATUSES:
+        change_status(items[note_number].id, status, engineer, shipped_in=release)
+    rng = random.Random(2014)
+    distinct = list({item.id: item for item in items}.values())
+    for number in range(DEMO_VOTERS):
+        moment = utcnow() - timedelta(days=rng.randrange(0, 60))
+        voter = FeedbackVoter(email=f"voter{number:03d}@example.com", confirm_salt=secrets.token_urlsafe(16),
+                              created_at=moment, confirmed_at=moment)
+        db.session.add(voter)
+        db.session.flush()
+        for item in rng.sample(distinct, rng.randint(1, 3)):
+            db.session.add(FeedbackVote(item_id=item.id, voter_id=voter.id, created_at=moment, confirmed_at=moment))
     db.session.commit()
 
 

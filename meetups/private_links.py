@@ -42,3 +42,12 @@ def row_for_token(model: type[Row], token: str, purpose: str, salt_of: Callable[
     row_id = token_row_id(token)
     row = db.session.get(model, row_id) if row_id is not None else None
     return row if row is not None and token_matches(token, purpose, row_id, salt_of(row)) else None
+
+
+def keep_private(response):
+    """A page opened by a private link: its URL is the fan's key, so it stays out of Referer
+    headers, shared caches and search engines."""
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response

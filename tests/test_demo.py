@@ -45,6 +45,14 @@ def test_demo_loads_a_living_system_and_is_idempotent(app, runner, client):
     assert meetup_seats(hangzhou).held == 5
     assert len(list(outbox_path().glob("*.eml"))) == 43 + 12
 
+    # The feedback pool holds the past meetups' notes, ranked, with one item shipped from fans.
+    pool = client.get("/api/feedback?sort=top").get_json()["items"]
+    assert len(pool) == 5 and all(item["votes"] > 0 for item in pool)
+    assert [item["score"] for item in pool] == sorted((item["score"] for item in pool), reverse=True)
+    battery = next(item for item in pool if item["title"] == "电池续航能再长一点吗？")
+    assert battery["mentions"] == 3 and len(battery["meetups"]) == 3 and battery["status"] == "in_development"
+    assert "Night photos are blurry indoors" in client.get("/feedback").get_data(as_text=True)
+
     again = runner.invoke(args=["demo"])
     assert again.exit_code == 0
     assert _counts() == (cities, fans, users, meetups)

@@ -152,6 +152,37 @@ def test_requests_waiting_for_confirmation_remember_their_link_was_sent(tmp_path
         assert db.session.execute(text("SELECT count(*) FROM city_requests")).scalar() == 2
 
 
+def test_meetups_and_registrations_made_before_the_feedback_pool_survive_its_upgrade(tmp_path):
+    with _database_at(tmp_path, "0007"):
+        db.session.execute(text(CHENGDU))
+        db.session.execute(text(MEETUPS))
+        db.session.execute(text(LI_LEI))
+        db.session.commit()
+
+        upgrade(revision="0008")
+        meetups = "SELECT title, capacity, status, ratings_requested_at FROM meetups"
+        assert [tuple(row) for row in db.session.execute(text(meetups))] == [("Chengdu meetup", 40, "published", None)]
+        db.session.execute(text(
+            "INSERT INTO feedback_items (title, description, category, status, created_at)"
+            " VALUES ('Battery', '', 'battery', 'new', '2027-01-09 12:00:00')"))
+        db.session.execute(text(
+            "INSERT INTO feedback_voters (email, locale, confirm_salt, created_at)"
+            " VALUES ('fan@example.com', 'en', 's', '2027-01-09 12:00:00')"))
+        vote = "INSERT INTO feedback_votes (item_id, voter_id, created_at) VALUES (1, 1, '2027-01-09 12:00:00')"
+        db.session.execute(text(vote))
+        db.session.commit()
+        with pytest.raises(IntegrityError):  # one vote per fan per item, in the database itself
+            db.session.execute(text(vote))
+        db.session.rollback()
+        with pytest.raises(IntegrityError):  # a shipped item names its release
+            db.session.execute(text("UPDATE feedback_items SET status = 'shipped'"))
+        db.session.rollback()
+
+        downgrade(revision="0007")
+        registrations = "SELECT m.title, r.email FROM registrations r JOIN meetups m ON m.id = r.meetup_id"
+        assert [tuple(row) for row in db.session.execute(text(registrations))] == [("Chengdu meetup", "li@example.com")]
+
+
 def test_registrations_made_before_the_mail_queue_existed_survive_it(tmp_path):
     with _database_at(tmp_path, "0006"):
         db.session.execute(text(CHENGDU))

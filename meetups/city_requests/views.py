@@ -12,6 +12,7 @@ from ..extensions import db
 from ..forms import EmptyForm, public_write, show_field_errors
 from ..meetups.forms import city_suggestions
 from ..meetups.views import remembered_city
+from ..private_links import keep_private
 from .forms import AskForm
 from .services import ask_for_city, confirm_request, request_for_token, withdraw_request
 
@@ -62,12 +63,8 @@ def sent():
 @public
 def request_page(token: str):
     city_request = request_for_token(token)  # DomainError not_found → the 404 page
-    response = make_response(render_template(
-        "city_requests/request.html", city_request=city_request, token=token, form=EmptyForm()))
-    # The URL is the fan's key: keep it out of Referer headers and shared caches.
-    response.headers["Referrer-Policy"] = "no-referrer"
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return keep_private(make_response(render_template(
+        "city_requests/request.html", city_request=city_request, token=token, form=EmptyForm())))
 
 
 @bp.route("/cities/requests/<token>/confirm", methods=["POST"])

@@ -1,6 +1,4 @@
 """The planner's pages: every meetup, its settings, attendees, invite codes and forum post."""
-import csv
-import io
 from datetime import datetime
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
@@ -18,6 +16,7 @@ from ..links import external_url
 from ..registration.models import InviteCode, RegistrationStatus
 from ..registration.services import (attendees, create_invite_codes, format_code, meetup_seats, refresh_meetup,
                                      seat_counts)
+from ..spreadsheets import csv_download
 from ..timeutil import to_local, utcnow
 from .admin_forms import InviteCodesForm, MeetupForm
 from .models import Meetup, MeetupStatus
@@ -26,9 +25,6 @@ from .services import cancel_meetup, close_registration, create_meetup, publish_
 
 bp = Blueprint("meetup_admin", __name__, url_prefix="/planner/meetups")
 planners = roles_required(Role.PLANNER, Role.ADMIN)
-
-# Spreadsheets run a cell that starts like a formula (CSV injection): such cells get a quote.
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 @bp.route("")
@@ -143,7 +139,7 @@ def attendees_csv(meetup_id: int):
         ])
     header = ["status", "waitlist position", "name", "email", "city", "phone", "question", "invite code",
               "registered at", "confirmed at", "cancelled at"]
-    return _csv_download(f"meetup-{meetup.id}-attendees.csv", header, rows)
+    return csv_download(f"meetup-{meetup.id}-attendees.csv", header, rows)
 
 
 @bp.route("/<int:meetup_id>/codes", methods=["GET", "POST"])
@@ -175,7 +171,7 @@ def codes_csv(meetup_id: int):
              _local_iso(code.used_at, meetup), _local_iso(meetup.codes_held_until, meetup)]
             for code in _codes(meetup)]
     header = ["code", "for whom", "used", "used by", "email", "used at", "seat held until"]
-    return _csv_download(f"meetup-{meetup.id}-invite-codes.csv", header, rows)
+    return csv_download(f"meetup-{meetup.id}-invite-codes.csv", header, rows)
 
 
 @bp.route("/<int:meetup_id>/post")
@@ -228,21 +224,3 @@ def _codes(meetup: Meetup) -> list[InviteCode]:
 def _local_iso(moment: datetime | None, meetup: Meetup) -> str:
     """Spreadsheet-friendly, with the offset so that nobody guesses the zone."""
     return to_local(moment, meetup.city.timezone).isoformat(sep=" ", timespec="minutes") if moment else ""
-
-
-def _csv_download(filename: str, header: list[str], rows: list[list]) -> Response:
-    """UTF-8 with a byte-order mark, so that Excel shows Chinese names rather than mojibake."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(header)
-    writer.writerows([[_safe_cell(cell) for cell in row] for row in rows])
-    return Response("\ufeff" + buffer.getvalue(), mimetype="text/csv", headers={
-        "Content-Disposition": f'attachment; filename="{filename}"',
-        "Cache-Control": "no-store",
-    })
-
-
-def _safe_cell(value) -> str:
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_STARTS) else text
-

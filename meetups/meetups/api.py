@@ -8,7 +8,7 @@ from ..cities.services import city_named
 from ..errors import DomainError
 from ..extensions import db
 from ..forms import public_write
-from ..json_input import text_fields
+from ..json_input import MAX_ID, text_fields
 from ..links import external_url
 from ..registration.services import SeatCounts, cancel_registration, refresh_meetup, register, seat_counts
 from ..tickets.codes import ticket_code
@@ -18,7 +18,6 @@ from .services import distance_km, upcoming_meetups
 
 bp = Blueprint("meetups_api", __name__, url_prefix="/api")
 
-MAX_ID = 2**31 - 1  # larger numbers name no meetup (and overflow PostgreSQL's integer)
 REGISTRATION_FIELDS = ("name", "email", "city", "question", "phone", "invite_code")
 
 

@@ -51,6 +51,8 @@ class Meetup(db.Model):
     offer_hours: Mapped[int | None] = mapped_column(Integer)
     published_at: Mapped[datetime | None] = mapped_column(DateTime)
     cancelled_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # When the attendees were emailed a link to rate the meetup (feedback.ratings): once.
+    ratings_requested_at: Mapped[datetime | None] = mapped_column(DateTime)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     city: Mapped[City] = relationship()

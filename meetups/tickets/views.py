@@ -10,6 +10,7 @@ from flask import Blueprint, Response, abort, render_template, request
 
 from ..accounts.access import public
 from ..links import external_url
+from ..private_links import keep_private
 from ..registration.models import RegistrationStatus
 from ..registration.services import waitlist_position
 from .calendar import ticket_event
@@ -22,12 +23,7 @@ bp = Blueprint("tickets", __name__)
 PAGE_STATUS = {TicketState.VALID: 200, TicketState.NOT_YET: 409, TicketState.MEETUP_CANCELLED: 410}
 
 
-@bp.after_request
-def keep_private(response: Response) -> Response:
-    response.headers["Cache-Control"] = "private, no-store"
-    response.headers["X-Robots-Tag"] = "noindex, nofollow"
-    response.headers["Referrer-Policy"] = "no-referrer"
-    return response
+bp.after_request(keep_private)
 
 
 @bp.route("/tickets/<ref>")
