@@ -26,6 +26,7 @@ from ..extensions import db
 from ..fans.services import is_email
 from ..links import external_url
 from ..mail import Mail, compose, send
+from ..meetups.locks import lock_rows
 from ..meetups.models import Meetup
 from ..private_links import link_token, new_salt, row_for_token
 from ..registration.models import Registration
@@ -349,10 +350,10 @@ def cast_vote(item_id: int, *, voter_id: int | None = None, email: str = "", loc
     """A fan's vote. From a browser that a voter's link signed in (`voter_id`) it counts at once;
     otherwise it waits for the fan to open the link emailed to `email`."""
     now = now or utcnow()
-    item = _votable(item_id)
+    _refuse_merged(get_item(item_id))  # before anything is stored
     voter = db.session.get(FeedbackVoter, voter_id) if voter_id is not None else None
     if voter is not None and voter.is_confirmed:
-        vote = _vote_row(item, voter, now)
+        vote = _vote_row(_votable(item_id), voter, now)
         if vote.counts:
             db.session.commit()
             return VoteOutcome(ALREADY_COUNTED, voter)
@@ -366,7 +367,7 @@ def cast_vote(item_id: int, *, voter_id: int | None = None, email: str = "", loc
             else _("This does not look like an email address.")
         raise DomainError("invalid", _("Please correct the marked fields."), {"email": message})
     voter = _voter_row(email, locale, now)
-    vote = _vote_row(item, voter, now)
+    vote = _vote_row(_votable(item_id), voter, now)
     if vote.counts:
         db.session.commit()
         return VoteOutcome(ALREADY_COUNTED, voter)
@@ -436,7 +437,14 @@ def confirm_voter(token: str, now: datetime | None = None) -> tuple[FeedbackVote
 
 
 def _votable(item_id: int) -> FeedbackItem:
-    item = get_item(item_id)
+    """The item, locked (a merge moving its votes waits, or went first), unless it was merged."""
+    item = _locked(get_item(item_id))
+    if item.is_duplicate:
+        db.session.rollback()
+    return _refuse_merged(item)
+
+
+def _refuse_merged(item: FeedbackItem) -> FeedbackItem:
     if item.is_duplicate:
         raise DomainError("duplicate", _("This item was merged into another: vote for that one."),
                           {"merged_into": item.merged_into_id}, status=409)
@@ -591,8 +599,9 @@ def merge_items(duplicate_id: int, into_id: int, user: User | None,
 
 
 def _locked(item: FeedbackItem) -> FeedbackItem:
-    """The item's row, locked until commit (PostgreSQL; SQLite's writes take turns anyway)."""
-    db.session.execute(select(FeedbackItem.id).where(FeedbackItem.id == item.id).with_for_update())
+    """The item, read again with its row locked until the transaction ends: a vote, a merge and a
+    status change of one item take turns."""
+    lock_rows(select(FeedbackItem.id).where(FeedbackItem.id == item.id))
     db.session.refresh(item)
     return item
 

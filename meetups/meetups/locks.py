@@ -70,6 +70,17 @@ def write_transaction():
         raise
 
 
+def lock_rows(statement) -> None:
+    """Begin a write transaction holding the rows `statement` selects until it ends: on PostgreSQL
+    with SELECT … FOR UPDATE, on SQLite by taking the database's write lock in the writers' queue,
+    so that what the transaction reads next is what it writes against."""
+    session = db.session()
+    if session.get_bind().dialect.name == "sqlite":
+        _begin_sqlite_write(session)
+    else:
+        session.execute(statement.with_for_update())
+
+
 def _begin_sqlite_write(session: Session) -> None:
     connection = session.connection()  # checked out of the pool before the lock, not while holding it
     SqliteWriteLock.hold(session)
