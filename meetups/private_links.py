@@ -8,8 +8,11 @@ import secrets
 from typing import Callable, TypeVar
 
 from flask import current_app
+from flask_babel import gettext as _
 
+from .errors import DomainError
 from .extensions import db
+from .text import whole_number
 
 Row = TypeVar("Row")
 
@@ -24,9 +27,7 @@ def link_token(purpose: str, row_id: int, salt: str) -> str:
 def token_row_id(token: str) -> int | None:
     """The row a token claims to open, or None when it cannot name one."""
     number, _dash, _signature = (token or "").strip().partition("-")
-    # ASCII digits only ('²' is a digit to isdigit, not to int) and within PostgreSQL's integer.
-    plausible = number.isascii() and number.isdigit() and len(number) < 10
-    return int(number) if plausible else None
+    return whole_number(number)
 
 
 def token_matches(token: str, purpose: str, row_id: int, salt: str) -> bool:
@@ -42,6 +43,14 @@ def row_for_token(model: type[Row], token: str, purpose: str, salt_of: Callable[
     row_id = token_row_id(token)
     row = db.session.get(model, row_id) if row_id is not None else None
     return row if row is not None and token_matches(token, purpose, row_id, salt_of(row)) else None
+
+
+def row_for_link(model: type[Row], token: str, purpose: str, salt_of: Callable[[Row], str]) -> Row:
+    """The row a fan's private link opens; a bad link is the 404 page (or 404 `not_found`)."""
+    row = row_for_token(model, token, purpose, salt_of)
+    if row is None:
+        raise DomainError("not_found", _("This link is not valid (was it copied in full?)."), status=404)
+    return row
 
 
 def keep_private(response):

@@ -7,3 +7,10 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 def storable(text: str) -> bool:
     """No NUL (PostgreSQL refuses it) and no lone surrogate (JSON allows "\\ud800"; UTF-8 does not)."""
     return "\x00" not in text and not _SURROGATE.search(text)
+
+
+def whole_number(text: str | None) -> int | None:
+    """A row number typed or sent as text, or None: ASCII digits only ('²' is a digit to isdigit,
+    not to int) and within PostgreSQL's integer."""
+    text = (text or "").strip()
+    return int(text) if text.isascii() and text.isdigit() and len(text) < 10 else None

@@ -13,6 +13,7 @@ from ..errors import DomainError
 from ..extensions import db
 from ..forms import EmptyForm, show_on_form
 from ..registration.services import seat_counts
+from ..text import whole_number
 from ..timeutil import utcnow
 from .admin_forms import RankingForm, ScheduleForm
 from .fan_map import fan_map
@@ -146,6 +147,6 @@ def _swaps(values: MultiDict) -> dict[int, int]:
     swaps = {}
     for key, value in values.items():
         match = _SLOT.match(key)
-        if match and value.isascii() and value.isdigit() and len(value) < 10:
-            swaps[int(match.group(1))] = int(value)
+        if match and (geonameid := whole_number(value)) is not None:
+            swaps[int(match.group(1))] = geonameid
     return swaps

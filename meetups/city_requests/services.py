@@ -13,7 +13,7 @@ from ..extensions import db
 from ..fans.services import is_email
 from ..links import external_url
 from ..mail import Mail, compose, send
-from ..private_links import link_token, new_salt, row_for_token
+from ..private_links import link_token, new_salt, row_for_link
 from ..text import storable
 from ..timeutil import utcnow
 from .models import CityRequest
@@ -65,10 +65,7 @@ def request_token(city_request: CityRequest) -> str:
 
 
 def request_for_token(token: str) -> CityRequest:
-    city_request = row_for_token(CityRequest, token, LINK_PURPOSE, lambda row: row.confirm_salt)
-    if city_request is None:
-        raise DomainError("not_found", _("This link is not valid (was it copied in full?)."), status=404)
-    return city_request
+    return row_for_link(CityRequest, token, LINK_PURPOSE, lambda row: row.confirm_salt)
 
 
 def confirm_request(token: str, now: datetime | None = None) -> CityRequest:

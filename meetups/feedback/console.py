@@ -14,6 +14,7 @@ from ..extensions import db
 from ..forms import EmptyForm, show_on_form
 from ..json_input import MAX_ID
 from ..meetups.models import Meetup
+from ..text import whole_number
 from ..timeutil import utcnow
 from . import ratings, services
 from .forms import NoteForm
@@ -44,7 +45,7 @@ def console(meetup_id: int):
             outcome = services.record_note(
                 meetup.id, current_user, question=form.question.data, answer=form.answer.data,
                 category=form.category.data, title=form.title.data, client_key=form.client_key.data,
-                feedback_item_id=_number(form.feedback_item_id.data), asked_by_id=_number(form.asked_by_id.data))
+                feedback_item_id=whole_number(form.feedback_item_id.data), asked_by_id=whole_number(form.asked_by_id.data))
         except DomainError as error:
             status = error.status
             show_on_form(form, error)
@@ -63,13 +64,8 @@ def console(meetup_id: int):
     ), status
 
 
-def _number(text: str | None) -> int | None:
-    text = (text or "").strip()
-    return int(text) if text.isascii() and text.isdigit() and len(text) < 10 else None
-
-
 def _linked_item(text: str | None):
-    number = _number(text)
+    number = whole_number(text)
     return db.session.get(FeedbackItem, number) if number is not None else None
 
 

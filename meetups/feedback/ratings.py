@@ -14,7 +14,7 @@ from ..extensions import db
 from ..links import external_url
 from ..mail import compose, send
 from ..meetups.models import Meetup, MeetupStatus
-from ..private_links import link_token, row_for_token
+from ..private_links import link_token, row_for_link
 from ..registration.models import Registration, RegistrationStatus
 from ..text import storable
 from ..timeutil import utcnow
@@ -55,8 +55,8 @@ def rating_token(registration: Registration) -> str:
 
 
 def registration_for_rating(token: str) -> Registration:
-    registration = row_for_token(Registration, token, RATING_LINK, lambda row: row.manage_salt)
-    if registration is None or not _attended(registration):
+    registration = row_for_link(Registration, token, RATING_LINK, lambda row: row.manage_salt)
+    if not _attended(registration):  # only attendees are sent the link
         raise DomainError("not_found", _("This link is not valid (was it copied in full?)."), status=404)
     return registration
 

@@ -28,7 +28,7 @@ from ..links import external_url
 from ..mail import Mail, compose, send
 from ..meetups.locks import lock_rows
 from ..meetups.models import Meetup
-from ..private_links import link_token, new_salt, row_for_token
+from ..private_links import link_token, new_salt, row_for_link
 from ..registration.models import Registration
 from ..text import storable
 from ..timeutil import utcnow
@@ -408,10 +408,7 @@ def voter_token(voter: FeedbackVoter) -> str:
 
 
 def voter_for_token(token: str) -> FeedbackVoter:
-    voter = row_for_token(FeedbackVoter, token, VOTER_LINK, lambda row: row.confirm_salt)
-    if voter is None:
-        raise DomainError("not_found", _("This link is not valid (was it copied in full?)."), status=404)
-    return voter
+    return row_for_link(FeedbackVoter, token, VOTER_LINK, lambda row: row.confirm_salt)
 
 
 def pending_items(voter: FeedbackVoter) -> list[FeedbackItem]:

@@ -14,6 +14,7 @@ from ..json_input import MAX_ID
 from ..links import external_url
 from ..private_links import keep_private
 from ..spreadsheets import csv_download
+from ..text import whole_number
 from . import ratings, services
 from .forms import ItemForm, MergeForm, RatingForm, StatusForm, VoteForm
 from .labels import CATEGORY_ICONS, CATEGORY_LABELS, STATUS_LABELS
@@ -194,12 +195,12 @@ def merge(item_id: int):
     form = MergeForm()
     item = services.get_item(item_id)
     if form.validate_on_submit():
-        into = (form.into.data or "").strip().lstrip("#")
+        into = whole_number((form.into.data or "").strip().lstrip("#"))
         try:
-            if not (into.isascii() and into.isdigit() and len(into) < 10):
+            if into is None:
                 message = _("Give the number of the item this one repeats.")
                 raise DomainError("invalid", message, {"into": message})
-            change = services.merge_items(item_id, int(into), current_user)
+            change = services.merge_items(item_id, into, current_user)
         except DomainError as error:
             if error.status == 404:
                 error = DomainError("invalid", error.message, {"into": error.message})

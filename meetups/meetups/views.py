@@ -11,6 +11,7 @@ from ..errors import DomainError
 from ..extensions import db
 from ..forms import public_write, show_field_errors
 from ..registration.services import closed_message, meetup_seats, refresh_meetup, register, seat_counts
+from ..text import whole_number
 from ..timeutil import utcnow
 from .forms import RegistrationForm, city_suggestions
 from .models import Meetup
@@ -102,5 +103,5 @@ def meetup_listing(near: City | None):
 
 def remembered_city() -> City | None:
     """The city the fan chose on the list page (a cookie), if it still exists."""
-    value = request.cookies.get(CITY_COOKIE, "")
-    return db.session.get(City, int(value)) if value.isdigit() and len(value) < 10 else None
+    geonameid = whole_number(request.cookies.get(CITY_COOKIE))
+    return db.session.get(City, geonameid) if geonameid is not None else None
