@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from pathlib import Path
 
+from bench._cpu import Meter, ceiling
 from bench.registration_rush import Load
 from tests.servers import connect, gunicorn, live_instance, request
 
@@ -52,22 +53,24 @@ def _door(backend: str, options, postgres_url: str | None) -> bool:
         url = stack.enter_context(gunicorn(instance, workers=options.workers))
         codes = _tickets(url, meetup_id)
 
-        health_call = ("GET", "/api/health", None)
-        _timed(url, options.clients, [health_call] * options.clients * 4)  # warm every worker up
-        health_runs = [_timed(url, options.clients, [health_call] * TICKETS * SCANS_PER_TICKET * 2)]
+        meter = Meter(database=backend == "postgresql")
+        health_calls = [("GET", "/api/health", None)] * TICKETS * SCANS_PER_TICKET * 2
+        _timed(url, options.clients, health_calls[:options.clients * 4])  # warm every worker up
+        health_runs = [meter.measure(lambda: _timed(url, options.clients, health_calls))]
         path = f"/api/meetups/{meetup_id}/checkins"
         rounds = []
         for number in range(options.rounds):
             _forget_check_ins(instance, meetup_id)  # untimed: every round starts with nobody inside
             scans = [("POST", path, {"code": code, "nonce": f"r{number}-s{scan}-t{ticket}", "device": "bench"})
                      for scan in range(SCANS_PER_TICKET) for ticket, code in enumerate(codes)]
-            rounds.append(_timed(url, options.clients, scans, token))
-        health_runs.append(_timed(url, options.clients, [health_call] * TICKETS * SCANS_PER_TICKET * 2))
+            rounds.append(meter.measure(lambda: _timed(url, options.clients, scans, token)))
+        health_runs.append(meter.measure(lambda: _timed(url, options.clients, health_calls)))
         inside = instance.scalar("SELECT count(*) FROM checkins WHERE meetup_id = :m", m=meetup_id)
 
     health = max(health_runs, key=lambda load: load.rate)  # the faster run counts (the harder target)
     door = Load([answer for load in rounds for answer in load.answers],
-                [latency for load in rounds for latency in load.latencies], sum(load.seconds for load in rounds))
+                [latency for load in rounds for latency in load.latencies], sum(load.seconds for load in rounds),
+                sum((load.cpu for load in rounds[1:]), rounds[0].cpu))
     results = [body.get("result") for status, body in door.answers if status == 200]
     admitted, repeated = results.count("admitted"), results.count("already_checked_in")
     ratio = door.rate / health.rate
@@ -76,8 +79,11 @@ def _door(backend: str, options, postgres_url: str | None) -> bool:
     print(door.line("POST …/checkins:", 200))
     print(f"  answers: {admitted} admitted ({TICKETS} × {options.rounds} expected), {repeated} already checked in; "
           f"database after the last round: {inside} checked in")
+    print(health.cpu.line("GET /api/health:"))
+    print(door.cpu.line("POST …/checkins:"))
     print(f"  ratio check-ins / health: {ratio:.2f} (target ≥ {TARGET_RATIO:.2f}); "
-          f"p99 {p99:.1f} ms (target < {TARGET_P99_MS} ms)", flush=True)
+          f"p99 {p99:.1f} ms (target < {TARGET_P99_MS} ms)")
+    print(ceiling(health.cpu, door.cpu), flush=True)
     errors = door.errors(200) + health.errors(200)
     if errors:
         print(f"  first errors: {[answer for answer in door.answers if answer[0] != 200][:3]}")

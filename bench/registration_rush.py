@@ -11,6 +11,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import NamedTuple
 
+from bench._cpu import Budget, Meter, ceiling
 from tests.servers import connect, gunicorn, postgres_instance, request, sqlite_instance
 
 ATTEMPTS = 1_000
@@ -24,6 +25,7 @@ class Load(NamedTuple):
     answers: list[tuple[int | str, dict]]
     latencies: list[float]
     seconds: float
+    cpu: Budget | None = None  # where the CPU went while it ran (bench._cpu)
 
     @property
     def rate(self) -> float:
@@ -72,16 +74,18 @@ def _rush(backend: str, options) -> bool:
         meetup_id = instance.create_meetup(capacity=CAPACITY, title="Registration rush")
         url = stack.enter_context(gunicorn(instance, workers=options.workers, worker_class=options.worker_class,
                                            threads=options.threads, env={"MEETUPS_MAIL_DELIVERY": options.mail}))
-        _load(url, options.clients, [("GET", "/api/health", None)] * options.clients)  # warm every connection up
+        meter = Meter(database=backend == "postgresql")
+        health_calls = [("GET", "/api/health", None)] * options.attempts
+        _load(url, options.clients, health_calls[:options.clients])  # warm every connection up
         # The trivial endpoint before and after the rush; the faster run counts (the harder target).
-        health_runs = [_load(url, options.clients, [("GET", "/api/health", None)] * options.attempts)]
+        health_runs = [meter.measure(lambda: _load(url, options.clients, health_calls))]
         path = f"/api/meetups/{meetup_id}/registrations"
         fans = [{"name": f"Fan {number}", "email": f"rush{number}@example.com"} for number in range(options.attempts)]
-        rush = _load(url, options.clients, [("POST", path, fan) for fan in fans])
+        rush = meter.measure(lambda: _load(url, options.clients, [("POST", path, fan) for fan in fans]))
         # The emails' work moved out of the answers, it did not vanish: the time until the last
         # one is sent counts from the end of the rush.
         drain = _drain(instance, len(fans), rush_ended=time.perf_counter())
-        health_runs.append(_load(url, options.clients, [("GET", "/api/health", None)] * options.attempts))
+        health_runs.append(meter.measure(lambda: _load(url, options.clients, health_calls)))
         stored = {status: instance.scalar("SELECT count(*) FROM registrations WHERE meetup_id = :m AND status = :s",
                                           m=meetup_id, s=status) for status in ("confirmed", "waitlisted")}
 
@@ -96,7 +100,10 @@ def _rush(backend: str, options) -> bool:
     print(f"  emails: {drain.sent:,} sent ({drain.files:,} in the outbox) {drain.seconds:.2f} s after the rush's "
           f"last answer (delivery {options.mail}); registrations plus their emails: "
           f"{len(rush.answers) / (rush.seconds + drain.seconds):.1f}/s")
-    print(f"  ratio registrations / health: {ratio:.2f} (target ≥ {TARGET_RATIO:.2f})", flush=True)
+    print(health.cpu.line("GET /api/health:"))
+    print(rush.cpu.line("POST …/registrations:"))
+    print(f"  ratio registrations / health: {ratio:.2f} (target ≥ {TARGET_RATIO:.2f})")
+    print(ceiling(health.cpu, rush.cpu), flush=True)
     errors = rush.errors(201) + health.errors(200)
     if errors:
         sample = [answer for answer in rush.answers if answer[0] != 201][:3]
