@@ -95,6 +95,22 @@ def test_list_puts_the_nearest_meetup_first_for_a_city(client, make_city, make_m
         assert [entry["title"] for entry in unknown["meetups"]] == ["Chengdu", "Shanghai", "Beijing"]
 
 
+def test_nearest_first_measures_to_the_venue_pin_when_there_is_one(client, make_city, make_meetup):
+    home = make_city("Homeville", lat=30.0, lon=104.0)
+    near_city = make_city("Nearville", lat=30.0, lon=104.5)  # 48 km from home
+    far_city = make_city("Farville", lat=30.0, lon=105.0)  # 96 km, but its venue is 19 km from home
+    make_meetup(city=near_city, days_from_now=2, title="Near city")
+    pinned = make_meetup(city=far_city, days_from_now=3, title="Pinned venue", venue_latitude=30.0,
+                         venue_longitude=104.2)
+
+    listed = client.get("/api/meetups?city=Homeville").get_json()["meetups"]
+    assert [entry["title"] for entry in listed] == ["Pinned venue", "Near city"]
+    assert listed[0]["distance_km"] == pytest.approx(19.3, abs=0.2)
+    assert (listed[0]["venue_latitude"], listed[0]["venue_longitude"]) == (30.0, 104.2)
+    assert (listed[1]["venue_latitude"], listed[1]["venue_longitude"]) == (None, None)
+    assert pinned.id == listed[0]["id"]
+
+
 def test_detail_has_the_same_fields(client, make_meetup):
     meetup = make_meetup(capacity=35, ends_at=utcnow() + timedelta(days=14, hours=3))
     _fill(client, meetup.id, 2)

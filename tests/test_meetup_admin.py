@@ -173,6 +173,40 @@ def test_edit_form_shows_city_time_and_saves(planner, chengdu):
     assert (meetup.capacity, meetup.title, meetup.starts_at) == (50, "Camera night II", datetime(2030, 5, 20, 11, 0))
 
 
+def test_the_venue_pin_is_read_in_either_order_shown_back_and_cleared(planner, chengdu):
+    post_form(planner, "/planner/meetups/new", _form(venue_location="30.5728, 104.0668"))
+    meetup = db.session.scalar(select(Meetup))
+    assert (meetup.venue_latitude, meetup.venue_longitude) == (30.5728, 104.0668)
+    detail = planner.get(f"/planner/meetups/{meetup.id}").get_data(as_text=True)
+    assert "https://www.openstreetmap.org/?mlat=30.57280&amp;mlon=104.06680#map=17/30.57280/104.06680" in detail
+    url = f"/planner/meetups/{meetup.id}/edit"
+    assert 'value="30.572800, 104.066800"' in planner.get(url).get_data(as_text=True)
+
+    # Amap and Baidu copy longitude first, and Chinese keyboards type a full-width comma.
+    post_form(planner, url, _form(venue_location="104.0650，30.5400"))
+    db.session.refresh(meetup)
+    assert (meetup.venue_latitude, meetup.venue_longitude) == (30.54, 104.065)
+
+    post_form(planner, url, _form(venue_location=""))
+    db.session.refresh(meetup)
+    assert (meetup.venue_latitude, meetup.venue_longitude) == (None, None)
+    assert "not pinned: maps show the city centre" in planner.get(f"/planner/meetups/{meetup.id}").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("typed, message", [
+    ("39.9042, 116.4074", "This point is 1,5"),  # Beijing: about 1 500 km from Chengdu
+    ("the big hall", "Give the venue&#39;s latitude and longitude"),
+    ("30.5, 104.0, 12", "Give the venue&#39;s latitude and longitude"),
+    ("95, 200", "Give the venue&#39;s latitude and longitude"),
+])
+def test_a_venue_pin_that_is_not_a_point_near_the_city_is_a_field_error(planner, chengdu, typed, message):
+    answer = post_form(planner, "/planner/meetups/new", _form(venue_location=typed))
+    assert answer.status_code == 422
+    page = answer.get_data(as_text=True)
+    assert message in page and 'id="venue_location-errors"' in page
+    assert _meetup_count() == 0
+
+
 def test_capacity_cannot_go_below_the_confirmed_fans(planner, make_meetup, chengdu):
     meetup = make_meetup(city=chengdu, capacity=40)
     _fill(meetup, 35)

@@ -61,6 +61,27 @@ def test_database_refuses_capacity_outside_30_to_50(app, make_meetup):
     db.session.rollback()
 
 
+@pytest.mark.parametrize("pin", [{"venue_latitude": 30.5}, {"venue_longitude": 104.0},
+                                 {"venue_latitude": 91.0, "venue_longitude": 104.0},
+                                 {"venue_latitude": 30.5, "venue_longitude": -181.0}])
+def test_database_refuses_half_a_venue_pin_or_one_off_the_globe(app, make_meetup, pin):
+    with pytest.raises(IntegrityError):
+        make_meetup(**pin)
+    db.session.rollback()
+
+
+def test_meetups_create_pins_the_venue(gazetteer, runner):
+    result = runner.invoke(args=["meetups", "create", "--city", "Chengdu", "--starts-at", "2030-05-20T19:00",
+                                 "--capacity", "40", "--venue-location", "30.5728,104.0668", "--json"])
+    assert result.exit_code == 0, result.output
+    meetup = db.session.get(Meetup, json.loads(result.output)["id"])
+    assert (meetup.venue_latitude, meetup.venue_longitude) == (30.5728, 104.0668)
+    far = runner.invoke(args=["meetups", "create", "--city", "Chengdu", "--starts-at", "2030-05-20T19:00",
+                              "--capacity", "40", "--venue-location", "31.2304,121.4737"])  # Shanghai
+    assert far.exit_code != 0 and "km from Chengdu" in far.output
+    assert db.session.scalar(select(func.count()).select_from(Meetup)) == 1
+
+
 def test_meetup_lifecycle_and_invite_codes_from_the_command_line(app, runner, make_meetup):
     meetup = make_meetup(capacity=30, status="draft")
     for command, status in (("publish", "published"), ("close", "closed"), ("publish", "published"),

@@ -207,3 +207,28 @@ def test_registrations_made_before_the_mail_queue_existed_survive_it(tmp_path):
         assert [tuple(row) for row in db.session.execute(text(registrations))] == [("li@example.com", "confirmed", "ref")]
         upgrade()
         assert db.session.execute(text("SELECT count(*) FROM mail_queue")).scalar() == 0
+
+
+def test_meetups_made_before_venue_pins_survive_and_can_be_pinned_after(tmp_path):
+    with _database_at(tmp_path, "0008"):
+        db.session.execute(text(CHENGDU))
+        db.session.execute(text(MEETUPS))
+        db.session.execute(text(LI_LEI))
+        db.session.commit()
+
+        upgrade(revision="0009")
+        pins = "SELECT title, venue_name, venue_latitude, venue_longitude FROM meetups"
+        assert [tuple(row) for row in db.session.execute(text(pins))] == [("Chengdu meetup", "Hall", None, None)]
+        db.session.execute(text("UPDATE meetups SET venue_latitude = 30.5728, venue_longitude = 104.0668"))
+        db.session.commit()
+        for half_or_off in ("venue_latitude = NULL", "venue_longitude = NULL", "venue_latitude = 91"):
+            with pytest.raises(IntegrityError):  # both or neither, on the globe: in the database itself
+                db.session.execute(text(f"UPDATE meetups SET {half_or_off}"))
+                db.session.commit()
+            db.session.rollback()
+
+        downgrade(revision="0008")
+        registrations = "SELECT m.title, r.email FROM registrations r JOIN meetups m ON m.id = r.meetup_id"
+        assert [tuple(row) for row in db.session.execute(text(registrations))] == [("Chengdu meetup", "li@example.com")]
+        upgrade()
+        assert [tuple(row) for row in db.session.execute(text(pins))] == [("Chengdu meetup", "Hall", None, None)]

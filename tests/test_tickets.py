@@ -89,7 +89,8 @@ def test_ticket_page_shows_the_holder_the_meetup_and_its_links(client, meetup):
     assert f'href="/tickets/{ref}.svg?download=1"' in html
     assert "https://uri.amap.com/marker?position=104.06667,30.66667&amp;name=Tianfu+Software+Park" in html
     assert "coordinate=wgs84" in html
-    assert "https://www.openstreetmap.org/?mlat=30.66667&amp;mlon=104.06667#map=15/30.66667/104.06667" in html
+    assert "https://www.openstreetmap.org/?mlat=30.66667&amp;mlon=104.06667#map=12/30.66667/104.06667" in html
+    assert "The map pin marks the city" in html  # no venue pin yet: the fan is told
     local_date = meetup.local_starts_at
     # The 'full' style, in the city's zone: weekday, date and the local time.
     assert f"{local_date:%A, %B} {local_date.day}, {local_date.year}" in html
@@ -339,6 +340,20 @@ def test_calendar_file_is_an_rfc5545_event(client, meetup):
     assert fields["URL"] == f"http://localhost/tickets/{ref}"
     assert f"http://localhost/tickets/{ref}" in fields["DESCRIPTION"]
     assert fields["UID"].endswith("@city-meetups") and ref not in fields["UID"]
+    assert fields["GEO"] == "30.666670;104.066670"  # no venue pin: the city centre
+
+
+def test_a_pinned_venue_is_where_the_maps_and_the_calendar_lead(client, meetup):
+    meetup.venue_latitude, meetup.venue_longitude = 30.54321, 104.06543
+    db.session.commit()
+    ref = take_seat(meetup).registration.ticket_ref
+
+    html = client.get(f"/tickets/{ref}").get_data(as_text=True)
+    assert "https://uri.amap.com/marker?position=104.06543,30.54321&amp;name=Tianfu+Software+Park" in html
+    assert "https://www.openstreetmap.org/?mlat=30.54321&amp;mlon=104.06543#map=17/30.54321/104.06543" in html
+    assert "30.66667" not in html and "The map pin marks the city" not in html
+    fields = dict(line.split(":", 1) for line in unfolded_lines(client.get(f"/tickets/{ref}.ics").data))
+    assert fields["GEO"] == "30.543210;104.065430"
 
 
 def test_calendar_file_uses_the_end_time_and_folds_chinese_text(client, make_city, make_meetup):

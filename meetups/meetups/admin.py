@@ -17,8 +17,9 @@ from ..registration.models import InviteCode, RegistrationStatus
 from ..registration.services import (attendees, create_invite_codes, format_code, meetup_seats, refresh_meetup,
                                      seat_counts)
 from ..spreadsheets import csv_download
+from ..tickets.services import map_links
 from ..timeutil import to_local, utcnow
-from .admin_forms import InviteCodesForm, MeetupForm
+from .admin_forms import InviteCodesForm, MeetupForm, location_text
 from .models import Meetup, MeetupStatus
 from .promotion import forum_post, link_qr_png
 from .services import cancel_meetup, close_registration, create_meetup, publish_meetup, update_meetup
@@ -66,6 +67,7 @@ def detail(meetup_id: int):
         "meetup_admin/detail.html", meetup=meetup, seats=meetup_seats(meetup), people=people,
         positions={r.id: number for number, r in enumerate(waiting, 1)},
         public_url=external_url("meetups.meetup", meetup_id=meetup.id), form=EmptyForm(), now=utcnow(),
+        venue_location=location_text(meetup), venue_map=map_links(meetup, meetup.venue_name or meetup.title)["osm"],
     )
 
 

@@ -27,6 +27,11 @@ class MeetupForm(FlaskForm):
     title = StringField(_l("Title"), description=_l("Leave empty for the default, e.g. “Chengdu fan meetup”."))
     venue_name = StringField(_l("Venue"))
     venue_address = TextAreaField(_l("Venue address"), render_kw={"rows": 2})
+    venue_location = StringField(
+        _l("Venue on the map (latitude, longitude)"), validators=[Length(max=60)],
+        render_kw={"inputmode": "decimal", "placeholder": "30.6586, 104.0647", "autocomplete": "off"},
+        description=_l("Optional. Paste the point from a map app (GPS coordinates): the ticket's map links and "
+                       "“nearest first” then lead to the door instead of the city centre."))
     starts_at = _moment(_l("Starts at (city time)"), required=True)
     ends_at = _moment(_l("Ends at (city time)"))
     capacity = IntegerField(_l("Seats"), validators=[InputRequired()],
@@ -44,7 +49,8 @@ class MeetupForm(FlaskForm):
     def details(self) -> MeetupDetails:
         return MeetupDetails(
             city=self.city.data or "", title=self.title.data or "", venue_name=self.venue_name.data or "",
-            venue_address=self.venue_address.data or "", starts_at=self.starts_at.data, ends_at=self.ends_at.data,
+            venue_address=self.venue_address.data or "", venue_location=self.venue_location.data or "",
+            starts_at=self.starts_at.data, ends_at=self.ends_at.data,
             capacity=self.capacity.data, registration_opens_at=self.registration_opens_at.data,
             registration_closes_at=self.registration_closes_at.data, codes_release_at=self.codes_release_at.data,
             offer_hours=self.offer_hours.data,
@@ -61,11 +67,19 @@ class MeetupForm(FlaskForm):
 
         return cls(
             city=meetup.city.name_zh or meetup.city.name, title=meetup.title, venue_name=meetup.venue_name,
-            venue_address=meetup.venue_address, starts_at=local(meetup.starts_at), ends_at=local(meetup.ends_at),
+            venue_address=meetup.venue_address, venue_location=location_text(meetup),
+            starts_at=local(meetup.starts_at), ends_at=local(meetup.ends_at),
             capacity=meetup.capacity, registration_opens_at=local(meetup.registration_opens_at),
             registration_closes_at=local(meetup.registration_closes_at),
             codes_release_at=local(meetup.codes_release_at), offer_hours=meetup.offer_hours,
         )
+
+
+def location_text(meetup: Meetup) -> str:
+    """The venue's pin as the form shows it (and `venue_point` reads it back)."""
+    if not meetup.has_venue_location:
+        return ""
+    return f"{meetup.venue_latitude:.6f}, {meetup.venue_longitude:.6f}"
 
 
 class InviteCodesForm(FlaskForm):

@@ -32,7 +32,7 @@ def meetup_list():
     for meetup in meetups:
         entry = _meetup_json(meetup, counts[meetup.id], now)
         if near is not None:
-            entry["distance_km"] = round(distance_km(near, meetup.city), 1)
+            entry["distance_km"] = round(distance_km(near, meetup), 1)
         listed.append(entry)
     return jsonify({"meetups": listed, "near": near.name if near else None})
 
@@ -99,6 +99,8 @@ def _meetup_json(meetup: Meetup, counts: SeatCounts, now) -> dict:
         "status": meetup.status,
         "venue_name": meetup.venue_name,
         "venue_address": meetup.venue_address,
+        "venue_latitude": meetup.venue_latitude,  # null until the planner pins the venue
+        "venue_longitude": meetup.venue_longitude,
         "url": external_url("meetups.meetup", meetup_id=meetup.id),
         "registration_open": state == "open",
         "registration_state": state,

@@ -36,19 +36,20 @@ def _run(service, *args):
 @click.option("--title")
 @click.option("--venue", default="", help="Venue name.")
 @click.option("--address", default="", help="Venue address.")
+@click.option("--venue-location", default="", help='The venue\'s pin, "LATITUDE,LONGITUDE" (WGS-84).')
 @click.option("--opens-at", callback=_iso, help="Registration opens (default: on publication).")
 @click.option("--closes-at", callback=_iso, help="Registration closes (default: when the meetup starts).")
 @click.option("--codes-release-at", callback=_iso, help="Seats held for invite codes go public (default: the start).")
 @click.option("--offer-hours", type=int, help="A freed seat is offered for this long (default: promote at once).")
 @click.option("--publish", is_flag=True, help="Publish now (otherwise a draft).")
 @click.option("--json", "as_json", is_flag=True, help='Print {"id": …} only.')
-def create_command(city, starts_at, ends_at, capacity, title, venue, address, opens_at, closes_at,
+def create_command(city, starts_at, ends_at, capacity, title, venue, address, venue_location, opens_at, closes_at,
                    codes_release_at, offer_hours, publish, as_json) -> None:
     """Create a meetup."""
     details = MeetupDetails(city=city, starts_at=starts_at, capacity=capacity, title=title or "", venue_name=venue,
-                            venue_address=address, ends_at=ends_at, registration_opens_at=opens_at,
-                            registration_closes_at=closes_at, codes_release_at=codes_release_at,
-                            offer_hours=offer_hours)
+                            venue_address=address, venue_location=venue_location, ends_at=ends_at,
+                            registration_opens_at=opens_at, registration_closes_at=closes_at,
+                            codes_release_at=codes_release_at, offer_hours=offer_hours)
     meetup = _run(create_meetup, details, publish)
     if as_json:
         click.echo(json.dumps({"id": meetup.id}))

@@ -2,7 +2,7 @@
 import enum
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Integer, String
+from sqlalchemy import CheckConstraint, DateTime, Float, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..cities.models import City
@@ -28,6 +28,11 @@ class Meetup(db.Model):
         ),
         CheckConstraint("status IN ('draft', 'published', 'closed', 'cancelled')", name="status_known"),
         CheckConstraint("offer_hours IS NULL OR offer_hours BETWEEN 1 AND 168", name="offer_hours_range"),
+        # Both or neither (the migration attaches these to the columns: SQLite cannot add table checks).
+        CheckConstraint("venue_latitude IS NULL OR venue_latitude BETWEEN -90 AND 90", name="venue_latitude_range"),
+        CheckConstraint("venue_longitude IS NULL OR venue_longitude BETWEEN -180 AND 180",
+                        name="venue_longitude_range"),
+        CheckConstraint("(venue_latitude IS NULL) = (venue_longitude IS NULL)", name="venue_location_whole"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -35,6 +40,10 @@ class Meetup(db.Model):
     title: Mapped[str] = mapped_column(String(200))
     venue_name: Mapped[str] = mapped_column(String(200), default="")
     venue_address: Mapped[str] = mapped_column(String(300), default="")
+    # The venue's pin (WGS-84 degrees), when the planner gave one: maps, calendars and "nearest
+    # first" use it, and the city's centre until then.
+    venue_latitude: Mapped[float | None] = mapped_column(Float)
+    venue_longitude: Mapped[float | None] = mapped_column(Float)
     # Naive UTC; shown in the city's time zone.
     starts_at: Mapped[datetime] = mapped_column(DateTime, index=True)
     ends_at: Mapped[datetime | None] = mapped_column(DateTime)
@@ -56,6 +65,17 @@ class Meetup(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     city: Mapped[City] = relationship()
+
+    @property
+    def has_venue_location(self) -> bool:
+        return self.venue_latitude is not None and self.venue_longitude is not None
+
+    @property
+    def location(self) -> tuple[float, float]:
+        """(latitude, longitude) of where fans go: the venue's pin, else the city's centre."""
+        if self.has_venue_location:
+            return self.venue_latitude, self.venue_longitude
+        return self.city.latitude, self.city.longitude
 
     @property
     def local_starts_at(self) -> datetime:

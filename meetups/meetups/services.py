@@ -1,5 +1,6 @@
 """A meetup's life: create, edit, publish, close and reopen registration, cancel; and the lists
 fans see (upcoming, nearest first)."""
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -18,6 +19,12 @@ from .locks import lock_meetup
 from .models import MAX_CAPACITY, MIN_CAPACITY, Meetup, MeetupStatus
 
 MAX_OFFER_HOURS = 168
+# A venue's pin this far from its city's centre is a typing slip or the wrong city (the widest
+# Chinese cities' urban areas are well within it).
+MAX_VENUE_KM = 150
+# Two decimal numbers, as a map app copies a point: "30.6586, 104.0647" (also with a Chinese
+# comma, or a space between them).
+_POINT = re.compile(r"\s*([-+]?\d{1,3}(?:\.\d+)?)\s*(?:[,，、]\s*|\s+)([-+]?\d{1,3}(?:\.\d+)?)\s*")
 
 
 @dataclass
@@ -38,6 +45,7 @@ class MeetupDetails:
     codes_release_at: datetime | None = None
     offer_hours: int | None = None
     city_geonameid: int | None = None
+    venue_location: str = ""  # "latitude, longitude" as typed or pasted; empty for none
 
 
 def create_meetup(details: MeetupDetails, publish: bool = False, commit: bool = True) -> Meetup:
@@ -124,17 +132,44 @@ def upcoming_meetups(limit: int = 50, near: City | None = None) -> list[Meetup]:
     )
     meetups = list(db.session.scalars(query))
     if near is not None:
-        meetups.sort(key=lambda meetup: distance_km(near, meetup.city))  # stable: ties stay soonest first
+        meetups.sort(key=lambda meetup: distance_km(near, meetup))  # stable: ties stay soonest first
     return meetups
 
 
-def distance_km(home: City, host: City) -> float:
-    """Geodesic distance between two gazetteer cities."""
+def distance_km(home: City, meetup: Meetup) -> float:
+    """Geodesic distance from a fan's city to where the meetup is (its venue's pin, or its city)."""
+    if home.geonameid == meetup.city_geonameid and not meetup.has_venue_location:
+        return 0.0
+    return _km((home.latitude, home.longitude), meetup.location)
+
+
+def venue_point(text: str, city: City) -> tuple[float, float] | None:
+    """The venue's (latitude, longitude) from what a planner typed: None for nothing, DomainError
+    `invalid` (field `venue_location`) for anything that is not a point near `city`. Amap and
+    Baidu write longitude first: the order is taken from which reading lies near the city."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    numbers = _POINT.fullmatch(text)
+    example = _("Give the venue's latitude and longitude, e.g. 30.6586, 104.0647.")
+    if numbers is None:
+        raise DomainError("invalid", example, {"venue_location": example})
+    first, second = float(numbers[1]), float(numbers[2])
+    readings = [(lat, lon) for lat, lon in ((first, second), (second, first)) if abs(lat) <= 90 and abs(lon) <= 180]
+    if not readings:
+        raise DomainError("invalid", example, {"venue_location": example})
+    km, point = min((_km((city.latitude, city.longitude), point), point) for point in readings)
+    if km > MAX_VENUE_KM:
+        message = _("This point is %(km)s km from %(city)s. %(example)s", km=f"{km:,.0f}",
+                    city=city.display_name(str(get_locale())), example=example)
+        raise DomainError("invalid", message, {"venue_location": message})
+    return round(point[0], 6), round(point[1], 6)  # a tenth of a metre
+
+
+def _km(here: tuple[float, float], there: tuple[float, float]) -> float:
     from geopy.distance import geodesic
 
-    if home.geonameid == host.geonameid:
-        return 0.0
-    return geodesic((home.latitude, home.longitude), (host.latitude, host.longitude)).km
+    return geodesic(here, there).km
 
 
 def _locked(meetup_id: int) -> Meetup:
@@ -197,12 +232,17 @@ def _apply(meetup: Meetup, details: MeetupDetails, taken: int) -> None:
             fields["registration_opens_at"] = _("Registration must open before it closes.")
         if moments["codes_release_at"] and moments["codes_release_at"] > starts:
             fields["codes_release_at"] = _("Held seats must be released by the time the meetup starts.")
+        try:
+            point = venue_point(details.venue_location, host)
+        except DomainError as error:
+            fields.update(error.fields)
     if fields:
         raise DomainError("invalid", " ".join(fields.values()), fields)
     meetup.city = host
     meetup.title = title or _("%(city)s fan meetup", city=host.display_name(str(get_locale())))
     meetup.venue_name = (details.venue_name or "").strip()
     meetup.venue_address = (details.venue_address or "").strip()
+    meetup.venue_latitude, meetup.venue_longitude = point or (None, None)
     meetup.starts_at = starts
     meetup.capacity = capacity
     meetup.offer_hours = details.offer_hours

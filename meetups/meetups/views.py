@@ -97,7 +97,7 @@ def meetup(meetup_id: int):
 def meetup_listing(near: City | None):
     """Upcoming meetups (nearest to `near` first), their seat counts and distances in km."""
     meetups = upcoming_meetups(near=near)
-    distances = {m.id: distance_km(near, m.city) for m in meetups} if near is not None else {}
+    distances = {m.id: distance_km(near, m) for m in meetups} if near is not None else {}
     return meetups, seat_counts(meetups), distances
 
 

@@ -38,7 +38,7 @@ def ticket_event(ticket: Ticket, ticket_url: str, now: datetime | None = None) -
         f"DTEND:{_utc(meetup.ends_at or meetup.starts_at + DEFAULT_LENGTH)}",
         f"SUMMARY:{escape_text(meetup.title)}",
         f"LOCATION:{escape_text(', '.join(part for part in place if part))}",
-        f"GEO:{meetup.city.latitude:.6f};{meetup.city.longitude:.6f}",
+        "GEO:{:.6f};{:.6f}".format(*meetup.location),  # the venue's pin, or the city's centre
         f"DESCRIPTION:{escape_text(description)}",
         f"URL:{ticket_url}",  # a URI value: not escaped
         "STATUS:CONFIRMED",

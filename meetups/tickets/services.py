@@ -63,14 +63,15 @@ def find_ticket(ref: str) -> Ticket | None:
 
 
 def map_links(meetup: Meetup, place_name: str) -> dict[str, str]:
-    """Links to the meetup's city on Amap (opens the app on a phone) and OpenStreetMap.
-
-    Meetups have no coordinates of their own: the pin is the gazetteer's city centre (WGS-84),
-    so the page shows the venue's address beside the links."""
-    lat, lon = f"{meetup.city.latitude:.5f}", f"{meetup.city.longitude:.5f}"
+    """Links to where the meetup is on Amap (opens the app on a phone) and OpenStreetMap: the
+    venue's pin when the planner set one, else the gazetteer's city centre (the page then says
+    so, and shows the address beside the links). Both in WGS-84."""
+    latitude, longitude = meetup.location
+    lat, lon = f"{latitude:.5f}", f"{longitude:.5f}"  # a metre
+    zoom = 17 if meetup.has_venue_location else 12
     amap = urlencode({"position": f"{lon},{lat}", "name": place_name, "coordinate": "wgs84",
                       "src": "city-meetups", "callnative": "1"}, safe=",")
     return {
         "amap": f"https://uri.amap.com/marker?{amap}",
-        "osm": f"https://www.openstreetmap.org/?mlat={lat}&mlon={lon}#map=15/{lat}/{lon}",
+        "osm": f"https://www.openstreetmap.org/?mlat={lat}&mlon={lon}#map={zoom}/{lat}/{lon}",
     }
