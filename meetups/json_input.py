@@ -1,47 +1,80 @@
-"""Reading the JSON object a public API call sends: one set of type checks and messages."""
+"""Reading the JSON object an API call sends: one set of type checks and messages for every
+API (registrations, city requests, the feedback pool, the door)."""
 from flask import request
 from flask_babel import gettext as _
 
 from .errors import DomainError
-
-
-def text_fields(names: tuple[str, ...], required: tuple[str, ...] = ()) -> dict[str, str]:
-    """The JSON object's text fields: 400 for a body that is not an object, 422 for a wrong type."""
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise DomainError("bad_request", _("Send a JSON object with Content-Type: application/json."), status=400)
-    values, fields = {}, {}
-    for name in names:
-        value = body.get(name)
-        if value is None:
-            value = ""
-        if not isinstance(value, str):
-            fields[name] = _("This must be text.")
-        elif name in required and not value.strip():
-            fields[name] = _("This is required.")
-        else:
-            values[name] = value
-    if fields:
-        raise DomainError("invalid", _("Please correct the marked fields."), fields)
-    return values
-
+from .text import storable
 
 MAX_ID = 2**31 - 1  # larger numbers name no row (and overflow PostgreSQL's integer)
 
 
-def id_fields(names: tuple[str, ...], required: tuple[str, ...] = ()) -> dict[str, int | None]:
-    """The JSON object's optional row numbers (absent or null: None); 422 for anything but a
-    whole number from 1 to MAX_ID. Call it after text_fields, which checks the body is an object."""
-    body = request.get_json(silent=True) or {}
-    values, fields = {}, {}
-    for name in names:
-        value = body.get(name)
-        if value is None and name in required:
-            fields[name] = _("This is required.")
-        elif value is not None and (isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_ID):
-            fields[name] = _("This must be a number from the system (a whole number).")
+class JsonBody:
+    """The request's JSON object, read field by field: 400 `bad_request` for a body that is not an
+    object; `done()` raises 422 `invalid` naming every bad field at once. The `check_*` methods
+    read a value found elsewhere in the body (an item of a list) under the name given."""
+
+    def __init__(self, optional: bool = False):
+        body = request.get_json(silent=True)
+        if body is None and optional and not request.get_data():
+            body = {}  # `optional`: an empty body reads as {}
+        if not isinstance(body, dict):
+            raise DomainError("bad_request", _("Send a JSON object with Content-Type: application/json."), status=400)
+        self.body = body
+        self.errors: dict[str, str] = {}
+
+    def text(self, name: str, required: bool = False, most: int | None = None, strip: bool = True) -> str:
+        return self.check_text(self.body.get(name), name, required, most, strip)
+
+    def number(self, name: str, required: bool = True, message: str | None = None) -> int | None:
+        return self.check_number(self.body.get(name), name, required, message)
+
+    def check_text(self, value, field: str, required: bool = False, most: int | None = None,
+                   strip: bool = True) -> str:
+        """Text (absent or null: empty), stripped unless `strip` is False."""
+        if value is None:
+            value = ""
+        if not isinstance(value, str):
+            self.errors[field] = _("This must be text.")
+            return ""
+        if strip:
+            value = value.strip()
+        if required and not value.strip():
+            self.errors[field] = _("This is required.")
+        elif most is not None and len(value) > most:
+            self.errors[field] = _("At most %(most)d characters.", most=most)
+        elif not storable(value):
+            self.errors[field] = _("This contains characters that cannot be stored.")
+        return value
+
+    def check_number(self, value, field: str, required: bool = True, message: str | None = None) -> int | None:
+        """A row number, a whole number from 1 to MAX_ID (absent or null: None, unless `required`)."""
+        if value is None and not required:
+            return None
+        if value is None and message is None:
+            self.errors[field] = _("This is required.")
+        elif isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_ID:
+            self.errors[field] = message or _("This must be a number from the system (a whole number).")
         else:
-            values[name] = value
-    if fields:
-        raise DomainError("invalid", _("Please correct the marked fields."), fields)
+            return value
+        return None
+
+    def done(self) -> None:
+        if self.errors:
+            raise DomainError("invalid", _("Please correct the marked fields."), self.errors)
+
+
+def text_fields(names: tuple[str, ...], required: tuple[str, ...] = ()) -> dict[str, str]:
+    """The body's text fields as sent (the services strip them), all checked at once."""
+    body = JsonBody()
+    values = {name: body.text(name, required=name in required, strip=False) for name in names}
+    body.done()
+    return values
+
+
+def id_fields(names: tuple[str, ...], required: tuple[str, ...] = ()) -> dict[str, int | None]:
+    """The body's row numbers (absent or null: None unless required), all checked at once."""
+    body = JsonBody()
+    values = {name: body.number(name, required=name in required) for name in names}
+    body.done()
     return values

@@ -227,6 +227,15 @@ def test_api_bad_notes_are_422_and_store_nothing(client, meetup, engineer, paylo
     assert db.session.scalar(select(func.count()).select_from(FeedbackNote)) == 0
 
 
+def test_api_names_every_bad_field_of_a_note_at_once(client, meetup, engineer):
+    answer = client.post(f"/api/meetups/{meetup.id}/notes", headers=_bearer("eng@example.com"),
+                         json={"question": "  ", "answer": 12, "asked_by_id": "Li Lei"})
+    assert answer.status_code == 422
+    assert set(answer.get_json()["error"]["fields"]) == {"question", "answer", "asked_by_id"}
+    assert client.post(f"/api/meetups/{meetup.id}/notes", headers=_bearer("eng@example.com"),
+                       data="[1]", content_type="application/json").status_code == 400
+
+
 def test_api_notes_need_an_engineer(client, meetup, make_user):
     make_user("staff", email="door2@example.com")
     assert client.post(f"/api/meetups/{meetup.id}/notes", json={"question": "q"}).status_code == 401

@@ -8,8 +8,7 @@ from flask_babel import gettext as _
 from ..accounts.access import api_roles_required
 from ..accounts.models import Role
 from ..errors import DomainError
-from ..meetups.api import MAX_ID
-from ..text import storable
+from ..json_input import MAX_ID, JsonBody
 from .models import MAX_DEVICE, MAX_NONCE
 from .services import (
     SyncedScan,
@@ -33,7 +32,7 @@ door_staff = api_roles_required(Role.STAFF)  # and admins, who may do everything
 @bp.route(f"{DOOR}/checkins", methods=["POST"])
 @door_staff
 def check_in(meetup_id: int):
-    body = JsonBody()
+    body = DoorBody()
     code, device, nonce = body.text("code", required=True, strip=False), body.device(), body.nonce()
     body.done()
     return jsonify(check_in_code(meetup_id, code, user=g.api_user, device=device, nonce=nonce))
@@ -42,8 +41,8 @@ def check_in(meetup_id: int):
 @bp.route(f"{DOOR}/checkins/manual", methods=["POST"])
 @door_staff
 def check_in_manually(meetup_id: int):
-    body = JsonBody()
-    registration_id, device, nonce = body.number("registration_id"), body.device(), body.nonce()
+    body = DoorBody()
+    registration_id, device, nonce = body.registration(), body.device(), body.nonce()
     body.done()
     return jsonify(check_in_registration(meetup_id, registration_id, user=g.api_user, device=device, nonce=nonce))
 
@@ -58,7 +57,7 @@ def undo(meetup_id: int, registration_id: int):
 @bp.route(f"{DOOR}/checkins/sync", methods=["POST"])
 @door_staff
 def sync(meetup_id: int):
-    body = JsonBody()
+    body = DoorBody()
     device = body.device(required=True)
     scans = body.scans()
     body.done()
@@ -95,26 +94,14 @@ def offline_roster(meetup_id: int):
 
 def _device_only() -> str:
     """The device's name from a body that may be empty (undo, dismiss)."""
-    body = JsonBody(optional=True)
+    body = DoorBody(optional=True)
     device = body.device()
     body.done()
     return device
 
 
-class JsonBody:
-    """The request's JSON object, read field by field; `done()` raises 422 naming every bad field."""
-
-    def __init__(self, optional: bool = False):
-        body = request.get_json(silent=True)
-        if body is None and optional and not request.get_data():
-            body = {}
-        if not isinstance(body, dict):
-            raise DomainError("bad_request", _("Send a JSON object with Content-Type: application/json."), status=400)
-        self.body = body
-        self.errors: dict[str, str] = {}
-
-    def text(self, name: str, required: bool = False, most: int | None = None, strip: bool = True) -> str:
-        return self._text(self.body.get(name), name, required, most, strip)
+class DoorBody(JsonBody):
+    """What door devices send: their name, a nonce, scans made offline."""
 
     def device(self, required: bool = False) -> str:
         """The door device's own name (the screen makes one up and keeps it)."""
@@ -123,8 +110,8 @@ class JsonBody:
     def nonce(self) -> str | None:
         return self.text("nonce", most=MAX_NONCE) or None
 
-    def number(self, name: str) -> int:
-        return self._number(self.body.get(name), name)
+    def registration(self) -> int | None:
+        return self.number("registration_id", message=_("This must be a registration number."))
 
     def scans(self) -> list[SyncedScan]:
         scans = self.body.get("scans")
@@ -137,33 +124,12 @@ class JsonBody:
             if not isinstance(scan, dict):
                 self.errors[where] = _("Each scan is an object with nonce, registration_id and scanned_at.")
                 continue
-            nonce = self._text(scan.get("nonce"), f"{where}.nonce", required=True, most=MAX_NONCE)
-            registration_id = self._number(scan.get("registration_id"), f"{where}.registration_id")
+            nonce = self.check_text(scan.get("nonce"), f"{where}.nonce", required=True, most=MAX_NONCE)
+            registration_id = self.check_number(scan.get("registration_id"), f"{where}.registration_id",
+                                                message=_("This must be a registration number."))
             scanned_at = self._moment(scan.get("scanned_at"), f"{where}.scanned_at")
             read.append(SyncedScan(nonce, registration_id, scanned_at))
         return read
-
-    def _text(self, value, field: str, required: bool = False, most: int | None = None, strip: bool = True) -> str:
-        if value is None:
-            value = ""
-        if not isinstance(value, str):
-            self.errors[field] = _("This must be text.")
-            return ""
-        if strip:
-            value = value.strip()
-        if required and not value:
-            self.errors[field] = _("This is required.")
-        elif most is not None and len(value) > most:
-            self.errors[field] = _("At most %(most)d characters.", most=most)
-        elif not storable(value):
-            self.errors[field] = _("This contains characters that cannot be stored.")
-        return value
-
-    def _number(self, value, field: str) -> int:
-        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_ID:
-            self.errors[field] = _("This must be a registration number.")
-            return 0
-        return value
 
     def _moment(self, value, field: str) -> datetime:
         try:
@@ -171,7 +137,3 @@ class JsonBody:
         except (TypeError, ValueError):
             self.errors[field] = _("This must be a time in ISO 8601, e.g. 2026-11-23T19:05:00+08:00.")
             return datetime.min
-
-    def done(self) -> None:
-        if self.errors:
-            raise DomainError("invalid", _("Please correct the marked fields."), self.errors)

@@ -6,7 +6,7 @@ from flask_babel import get_locale
 from ..accounts.access import api_roles_required, public
 from ..accounts.models import Role
 from ..forms import public_write
-from ..json_input import MAX_ID, id_fields, text_fields
+from ..json_input import MAX_ID, JsonBody, id_fields, text_fields
 from ..links import external_url
 from . import services
 
@@ -55,9 +55,12 @@ def vote(item_id: int):
 @bp.route(f"/meetups/<int(max={MAX_ID}):meetup_id>/notes", methods=["POST"])
 @engineers
 def record_note(meetup_id: int):
-    texts = text_fields(("question", "answer", "category", "title", "client_key"), required=("question",))
-    outcome = services.record_note(meetup_id, g.api_user, **texts,
-                                   **id_fields(("feedback_item_id", "asked_by_id")))
+    body = JsonBody()  # every bad field named at once, texts and numbers alike
+    texts = {name: body.text(name, required=name == "question", strip=False)
+             for name in ("question", "answer", "category", "title", "client_key")}
+    numbers = {name: body.number(name, required=False) for name in ("feedback_item_id", "asked_by_id")}
+    body.done()
+    outcome = services.record_note(meetup_id, g.api_user, **texts, **numbers)
     status = 200 if outcome.replayed else 201  # a note sent again answers as the first time, 200
     return jsonify({"note_id": outcome.note.id, "feedback_item_id": outcome.item.id,
                     "created_item": outcome.created_item}), status
@@ -76,7 +79,6 @@ def change_status(item_id: int):
 @bp.route(f"{ITEM}/merge", methods=["POST"])
 @moderators
 def merge(item_id: int):
-    text_fields(())
     into = id_fields(("into",), required=("into",))["into"]
     change = services.merge_items(item_id, into, g.api_user)
     survivor = services.get_item(change.merged_into_id)
