@@ -120,6 +120,16 @@ def test_meetup_page_shows_what_to_expect_and_the_form(client, make_city, make_m
         assert text in page, text
     assert '<datalist id="city-names">' in html and 'list="city-names"' in html
     assert 'name="csrf_token"' in html
+    assert "openstreetmap.org" not in html  # no pin yet: the city name says enough
+
+
+def test_a_pinned_venue_gets_map_links_on_the_meetup_page(client, make_city, make_meetup):
+    city = make_city("Chengdu", lat=30.66, lon=104.07, name_zh="成都")
+    meetup = make_meetup(city=city, venue_name="Tianfu Software Park", venue_latitude=30.54321,
+                         venue_longitude=104.06543)
+    html = client.get(f"/meetups/{meetup.id}").get_data(as_text=True)
+    assert "https://uri.amap.com/marker?position=104.06543,30.54321&amp;name=Tianfu+Software+Park" in html
+    assert "https://www.openstreetmap.org/?mlat=30.54321&amp;mlon=104.06543#map=17/30.54321/104.06543" in html
 
 
 def test_registering_through_the_form_gives_a_seat_and_lands_on_the_manage_page(app, client, make_meetup):

@@ -17,12 +17,12 @@ from ..registration.models import InviteCode, RegistrationStatus
 from ..registration.services import (attendees, create_invite_codes, format_code, meetup_seats, refresh_meetup,
                                      seat_counts)
 from ..spreadsheets import csv_download
-from ..tickets.services import map_links
 from ..timeutil import to_local, utcnow
 from .admin_forms import InviteCodesForm, MeetupForm, location_text
 from .models import Meetup, MeetupStatus
 from .promotion import forum_post, link_qr_png
-from .services import cancel_meetup, close_registration, create_meetup, publish_meetup, update_meetup
+from .services import (cancel_meetup, close_registration, create_meetup, map_links, publish_meetup,
+                       update_meetup)
 
 bp = Blueprint("meetup_admin", __name__, url_prefix="/planner/meetups")
 planners = roles_required(Role.PLANNER, Role.ADMIN)

@@ -3,6 +3,7 @@ fans see (upcoming, nearest first)."""
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from urllib.parse import urlencode
 
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -141,6 +142,21 @@ def distance_km(home: City, meetup: Meetup) -> float:
     if home.geonameid == meetup.city_geonameid and not meetup.has_venue_location:
         return 0.0
     return _km((home.latitude, home.longitude), meetup.location)
+
+
+def map_links(meetup: Meetup, place_name: str) -> dict[str, str]:
+    """Links to where the meetup is on Amap (opens the app on a phone) and OpenStreetMap: the
+    venue's pin when the planner set one, else the gazetteer's city centre (the page then says
+    so, and shows the address beside the links). Both in WGS-84."""
+    latitude, longitude = meetup.location
+    lat, lon = f"{latitude:.5f}", f"{longitude:.5f}"  # a metre
+    zoom = 17 if meetup.has_venue_location else 12
+    amap = urlencode({"position": f"{lon},{lat}", "name": place_name, "coordinate": "wgs84",
+                      "src": "city-meetups", "callnative": "1"}, safe=",")
+    return {
+        "amap": f"https://uri.amap.com/marker?{amap}",
+        "osm": f"https://www.openstreetmap.org/?mlat={lat}&mlon={lon}#map={zoom}/{lat}/{lon}",
+    }
 
 
 def venue_point(text: str, city: City) -> tuple[float, float] | None:

@@ -15,7 +15,7 @@ from ..text import whole_number
 from ..timeutil import utcnow
 from .forms import RegistrationForm, city_suggestions
 from .models import Meetup
-from .services import distance_km, upcoming_meetups
+from .services import distance_km, map_links, upcoming_meetups
 
 bp = Blueprint("meetups", __name__)
 
@@ -90,6 +90,7 @@ def meetup(meetup_id: int):
     return render_template(
         "meetups/meetup.html", meetup=meetup, form=form, state=state, counts=meetup_seats(meetup, now),
         closed=closed_message(meetup, state) if state != "open" else None, problem=problem,
+        maps=map_links(meetup, meetup.venue_name or meetup.title) if meetup.has_venue_location else None,
         city_names=city_suggestions(str(get_locale()), [meetup.city]),
     ), status
 

@@ -2,7 +2,6 @@
 import enum
 import re
 from dataclasses import dataclass
-from urllib.parse import urlencode
 
 from ..meetups.models import Meetup, MeetupStatus
 from ..registration.models import Registration, RegistrationStatus
@@ -60,18 +59,3 @@ def find_ticket(ref: str) -> Ticket | None:
     if registration.status == RegistrationStatus.CANCELLED.value:
         return None  # cannot happen (the reference is redrawn on cancel), but never a ticket
     return Ticket(registration, TicketState.NOT_YET)
-
-
-def map_links(meetup: Meetup, place_name: str) -> dict[str, str]:
-    """Links to where the meetup is on Amap (opens the app on a phone) and OpenStreetMap: the
-    venue's pin when the planner set one, else the gazetteer's city centre (the page then says
-    so, and shows the address beside the links). Both in WGS-84."""
-    latitude, longitude = meetup.location
-    lat, lon = f"{latitude:.5f}", f"{longitude:.5f}"  # a metre
-    zoom = 17 if meetup.has_venue_location else 12
-    amap = urlencode({"position": f"{lon},{lat}", "name": place_name, "coordinate": "wgs84",
-                      "src": "city-meetups", "callnative": "1"}, safe=",")
-    return {
-        "amap": f"https://uri.amap.com/marker?{amap}",
-        "osm": f"https://www.openstreetmap.org/?mlat={lat}&mlon={lon}#map={zoom}/{lat}/{lon}",
-    }

@@ -15,7 +15,8 @@ from ..registration.models import RegistrationStatus
 from ..registration.services import waitlist_position
 from .calendar import ticket_event
 from .qr import MIMETYPES, qr_image
-from .services import Ticket, TicketState, find_ticket, map_links
+from ..meetups.services import map_links
+from .services import Ticket, TicketState, find_ticket
 
 bp = Blueprint("tickets", __name__)
 
