@@ -10,12 +10,12 @@ from flask import Blueprint, Response, abort, render_template, request
 
 from ..accounts.access import public
 from ..links import external_url
+from ..meetups.services import map_links
 from ..private_links import keep_private
 from ..registration.models import RegistrationStatus
 from ..registration.services import waitlist_position
 from .calendar import ticket_event
 from .qr import MIMETYPES, qr_image
-from ..meetups.services import map_links
 from .services import Ticket, TicketState, find_ticket
 
 bp = Blueprint("tickets", __name__)
