@@ -29,6 +29,14 @@ class JsonBody:
     def number(self, name: str, required: bool = True, message: str | None = None) -> int | None:
         return self.check_number(self.body.get(name), name, required, message)
 
+    def texts(self, names: tuple[str, ...], required: tuple[str, ...] = ()) -> dict[str, str]:
+        """Text fields as sent (the services strip them)."""
+        return {name: self.text(name, required=name in required, strip=False) for name in names}
+
+    def numbers(self, names: tuple[str, ...], required: tuple[str, ...] = ()) -> dict[str, int | None]:
+        """Row numbers (absent or null: None unless required)."""
+        return {name: self.number(name, required=name in required) for name in names}
+
     def check_text(self, value, field: str, required: bool = False, most: int | None = None,
                    strip: bool = True) -> str:
         """Text (absent or null: empty), stripped unless `strip` is False."""
@@ -65,16 +73,16 @@ class JsonBody:
 
 
 def text_fields(names: tuple[str, ...], required: tuple[str, ...] = ()) -> dict[str, str]:
-    """The body's text fields as sent (the services strip them), all checked at once."""
+    """`JsonBody.texts` of a body holding nothing else to check."""
     body = JsonBody()
-    values = {name: body.text(name, required=name in required, strip=False) for name in names}
+    values = body.texts(names, required)
     body.done()
     return values
 
 
 def id_fields(names: tuple[str, ...], required: tuple[str, ...] = ()) -> dict[str, int | None]:
-    """The body's row numbers (absent or null: None unless required), all checked at once."""
+    """`JsonBody.numbers` of a body holding nothing else to check."""
     body = JsonBody()
-    values = {name: body.number(name, required=name in required) for name in names}
+    values = body.numbers(names, required)
     body.done()
     return values

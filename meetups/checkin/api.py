@@ -110,7 +110,7 @@ class DoorBody(JsonBody):
         return self.text("nonce", most=MAX_NONCE) or None
 
     def registration(self) -> int | None:
-        return self.number("registration_id", message=_("This must be a registration number."))
+        return self._registration(self.body.get("registration_id"), "registration_id")
 
     def scans(self) -> list[SyncedScan]:
         scans = self.body.get("scans")
@@ -124,11 +124,13 @@ class DoorBody(JsonBody):
                 self.errors[where] = _("Each scan is an object with nonce, registration_id and scanned_at.")
                 continue
             nonce = self.check_text(scan.get("nonce"), f"{where}.nonce", required=True, most=MAX_NONCE)
-            registration_id = self.check_number(scan.get("registration_id"), f"{where}.registration_id",
-                                                message=_("This must be a registration number."))
+            registration_id = self._registration(scan.get("registration_id"), f"{where}.registration_id")
             scanned_at = self._moment(scan.get("scanned_at"), f"{where}.scanned_at")
             read.append(SyncedScan(nonce, registration_id, scanned_at))
         return read
+
+    def _registration(self, value, field: str) -> int | None:
+        return self.check_number(value, field, message=_("This must be a registration number."))
 
     def _moment(self, value, field: str) -> datetime:
         try:

@@ -17,7 +17,6 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 
 from flask_babel import gettext as _
-from geographiclib.geodesic import Geodesic
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
@@ -28,7 +27,7 @@ from ..meetups.models import Meetup, MeetupStatus
 from ..registration.models import Registration, RegistrationStatus
 from ..timeutil import utcnow
 from .models import City, HostAssignment, HostAssignmentSet
-from .services import haversine_km
+from .services import geodesic_km, haversine_km
 
 # A fan exactly at the radius is within it: distances are compared to the millimetre, so that
 # the last bits of floating point do not decide.
@@ -301,12 +300,6 @@ class _Grid:
                     or (distance <= best[0] + DISTANCE_TOLERANCE_KM and order < best[1])):
                 best = (distance, order, geonameid)
         return (best[2], best[0]) if best else None
-
-
-def geodesic_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    if lat1 == lat2 and lon1 == lon2:
-        return 0.0
-    return Geodesic.WGS84.Inverse(lat1, lon1, lat2, lon2, Geodesic.DISTANCE)["s12"] / 1000
 
 
 def _stored_geometry(key: str, fingerprint: str) -> Geometry | None:

@@ -225,7 +225,7 @@ class NearestCityIndex:
         close = self._close_calls(lat, lon, max_km)
         if not close:
             return None
-        km, geonameid = min((_geodesic_km(lat, lon, c_lat, c_lon), geonameid) for _, geonameid, c_lat, c_lon in close)
+        km, geonameid = min((geodesic_km(lat, lon, c_lat, c_lon), geonameid) for _, geonameid, c_lat, c_lon in close)
         return (geonameid, km) if km <= max_km else None
 
     def nearest_id(self, lat: float, lon: float, max_km: float = 20_000) -> int | None:
@@ -266,8 +266,10 @@ class NearestCityIndex:
         return [entry for entry in found if entry[0] <= best * 1.01 + 0.5]
 
 
-def _geodesic_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+def geodesic_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     """Distance on the WGS-84 ellipsoid (what geopy's `geodesic` computes, without its overhead)."""
+    if lat1 == lat2 and lon1 == lon2:
+        return 0.0
     return Geodesic.WGS84.Inverse(lat1, lon1, lat2, lon2, Geodesic.DISTANCE)["s12"] / 1000
 
 

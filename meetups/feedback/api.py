@@ -56,9 +56,8 @@ def vote(item_id: int):
 @engineers
 def record_note(meetup_id: int):
     body = JsonBody()  # every bad field named at once, texts and numbers alike
-    texts = {name: body.text(name, required=name == "question", strip=False)
-             for name in ("question", "answer", "category", "title", "client_key")}
-    numbers = {name: body.number(name, required=False) for name in ("feedback_item_id", "asked_by_id")}
+    texts = body.texts(("question", "answer", "category", "title", "client_key"), required=("question",))
+    numbers = body.numbers(("feedback_item_id", "asked_by_id"))
     body.done()
     outcome = services.record_note(meetup_id, g.api_user, **texts, **numbers)
     status = 200 if outcome.replayed else 201  # a note sent again answers as the first time, 200

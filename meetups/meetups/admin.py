@@ -67,7 +67,7 @@ def detail(meetup_id: int):
         "meetup_admin/detail.html", meetup=meetup, seats=meetup_seats(meetup), people=people,
         positions={r.id: number for number, r in enumerate(waiting, 1)},
         public_url=external_url("meetups.meetup", meetup_id=meetup.id), form=EmptyForm(), now=utcnow(),
-        venue_location=location_text(meetup), venue_map=map_links(meetup, meetup.venue_name or meetup.title)["osm"],
+        venue_location=location_text(meetup), venue_map=map_links(meetup)["osm"],
     )
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from ..cities.models import City
-from ..cities.services import find_city
+from ..cities.services import find_city, geodesic_km
 from ..errors import DomainError
 from ..extensions import db
 from ..mail import send
@@ -141,17 +141,18 @@ def distance_km(home: City, meetup: Meetup) -> float:
     """Geodesic distance from a fan's city to where the meetup is (its venue's pin, or its city)."""
     if home.geonameid == meetup.city_geonameid and not meetup.has_venue_location:
         return 0.0
-    return _km((home.latitude, home.longitude), meetup.location)
+    return geodesic_km(home.latitude, home.longitude, *meetup.location)
 
 
-def map_links(meetup: Meetup, place_name: str) -> dict[str, str]:
+def map_links(meetup: Meetup) -> dict[str, str]:
     """Links to where the meetup is on Amap (opens the app on a phone) and OpenStreetMap: the
     venue's pin when the planner set one, else the gazetteer's city centre (the page then says
-    so, and shows the address beside the links). Both in WGS-84."""
+    so, and shows the address beside the links). Both in WGS-84; the marker is named after the
+    venue, or the city."""
     latitude, longitude = meetup.location
     lat, lon = f"{latitude:.5f}", f"{longitude:.5f}"  # a metre
     zoom = 17 if meetup.has_venue_location else 12
-    amap = urlencode({"position": f"{lon},{lat}", "name": place_name, "coordinate": "wgs84",
+    amap = urlencode({"position": f"{lon},{lat}", "name": meetup.venue_name or meetup.city.name, "coordinate": "wgs84",
                       "src": "city-meetups", "callnative": "1"}, safe=",")
     return {
         "amap": f"https://uri.amap.com/marker?{amap}",
@@ -174,18 +175,12 @@ def venue_point(text: str, city: City) -> tuple[float, float] | None:
     readings = [(lat, lon) for lat, lon in ((first, second), (second, first)) if abs(lat) <= 90 and abs(lon) <= 180]
     if not readings:
         raise DomainError("invalid", example, {"venue_location": example})
-    km, point = min((_km((city.latitude, city.longitude), point), point) for point in readings)
+    km, point = min((geodesic_km(city.latitude, city.longitude, *point), point) for point in readings)
     if km > MAX_VENUE_KM:
         message = _("This point is %(km)s km from %(city)s. %(example)s", km=f"{km:,.0f}",
                     city=city.display_name(str(get_locale())), example=example)
         raise DomainError("invalid", message, {"venue_location": message})
     return round(point[0], 6), round(point[1], 6)  # a tenth of a metre
-
-
-def _km(here: tuple[float, float], there: tuple[float, float]) -> float:
-    from geopy.distance import geodesic
-
-    return geodesic(here, there).km
 
 
 def _locked(meetup_id: int) -> Meetup:

@@ -90,7 +90,7 @@ def meetup(meetup_id: int):
     return render_template(
         "meetups/meetup.html", meetup=meetup, form=form, state=state, counts=meetup_seats(meetup, now),
         closed=closed_message(meetup, state) if state != "open" else None, problem=problem,
-        maps=map_links(meetup, meetup.venue_name or meetup.title) if meetup.has_venue_location else None,
+        maps=map_links(meetup) if meetup.has_venue_location else None,
         city_names=city_suggestions(str(get_locale()), [meetup.city]),
     ), status
 

@@ -36,7 +36,7 @@ def ticket(ref: str):
     registration, meetup = found.registration, found.meetup
     context = {"ticket": found, "registration": registration, "meetup": meetup}
     if found.state is TicketState.VALID:
-        context["maps"] = map_links(meetup, meetup.venue_name or meetup.city.name)
+        context["maps"] = map_links(meetup)
     elif registration.status == RegistrationStatus.WAITLISTED.value:
         context["waitlist_position"] = waitlist_position(registration)
     return render_template("tickets/ticket.html", **context), PAGE_STATUS[found.state]
