@@ -19,8 +19,9 @@ from flask_migrate import upgrade
 from sqlalchemy import delete, func, select, text
 
 from meetups import create_app
-from meetups.cities.models import City, HostAssignmentSet
-from meetups.cities.ranking import RankingParameters, forget_cached_geometry, rank_cities
+from meetups.cities.models import City
+from meetups.planning.models import HostAssignmentSet
+from meetups.planning.ranking import RankingParameters, forget_cached_geometry, rank_cities
 from meetups.cities.services import load_gazetteer
 from meetups.extensions import db
 from meetups.fans.counts import recount

@@ -2,16 +2,50 @@
 import os
 from pathlib import Path
 
-from flask import Flask, has_request_context, request
+from flask import Flask, current_app, has_request_context, request
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import event
 
+from . import models  # noqa: F401  (every table known to Flask-Migrate)
+from .accounts import api as accounts_api
+from .accounts import views as accounts_views
+from .accounts.forms import ROLE_LABELS
+from .checkin import api as checkin_api
+from .checkin import views as checkin_views
+from .cities.names import local_name, local_province
+from .city_requests import api as city_requests_api
+from .city_requests import views as city_requests_views
+from .cli import register_cli
 from .config import load_config
 from .errors import register_error_handlers
 from .extensions import babel, csrf, db, limiter, login_manager, migrate
+from .feedback import api as feedback_api
+from .feedback import console as feedback_console
+from .feedback import views as feedback_views
+from .main import views as main_views
+from .planning import api as planning_api
+from .planning import meetup_views as planning_meetup_views
+from .planning import views as planning_views
+from .registration import api as registration_api
+from .registration import views as registration_views
+from .shared.db import sqlite_pragmas
+from .shared.forms import EmptyForm
+from .shared.timeutil import format_in_zone
+from .tickets import views as tickets_views
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+# Every blueprint, and whether CSRFProtect checks it: the JSON APIs authenticate by bearer token
+# (session-backed API calls are checked in accounts.access.api_user instead), and their anonymous
+# writes are rate-limited.
+BLUEPRINTS = [
+    (main_views.bp, True), (accounts_views.bp, True), (accounts_api.bp, False),
+    (registration_views.bp, True), (registration_api.bp, False), (tickets_views.bp, True),
+    (city_requests_views.bp, True), (city_requests_api.bp, False),
+    (checkin_views.bp, True), (checkin_api.bp, False),
+    (feedback_views.bp, True), (feedback_api.bp, False), (feedback_console.bp, True),
+    (planning_views.bp, True), (planning_meetup_views.bp, True), (planning_api.bp, False),
+]
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -40,63 +74,16 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
-            event.listen(db.engine, "connect", _sqlite_pragmas)
+            sqlite_pragmas(db.engine)
 
-    from . import models  # noqa: F401  (every table known to Flask-Migrate)
-    from .accounts.api import bp as accounts_api
-    from .accounts.views import bp as accounts
-    from .checkin.api import bp as checkin_api
-    from .checkin.views import bp as door
-    from .cities.admin import bp as city_admin
-    from .cities.api import bp as cities_api
-    from .city_requests.api import bp as city_requests_api
-    from .city_requests.views import bp as city_requests
-    from .feedback.api import bp as feedback_api
-    from .feedback.console import bp as console
-    from .feedback.views import bp as feedback
-    from .main.views import bp as main
-    from .meetups.api import bp as meetups_api
-    from .meetups.admin import bp as meetup_admin
-    from .meetups.views import bp as meetups
-    from .registration.views import bp as registration
-    from .tickets.views import bp as tickets
-
-    for blueprint in (main, accounts, accounts_api, cities_api, meetups, meetups_api, meetup_admin, registration,
-                      tickets, city_requests, city_requests_api, city_admin, checkin_api,
-                      door, feedback, feedback_api, console):
+    for blueprint, csrf_checked in BLUEPRINTS:
         app.register_blueprint(blueprint)
-    # The JSON API authenticates by bearer token; session-backed API calls are checked in
-    # accounts.access.api_user instead.
-    csrf.exempt(accounts_api)
-    csrf.exempt(cities_api)
-    csrf.exempt(checkin_api)
-    csrf.exempt(feedback_api)  # staff calls: checked in api_user; fans' votes: anonymous, rate-limited
-    csrf.exempt(meetups_api)  # anonymous JSON clients: no session to forge, rate-limited instead
-    csrf.exempt(city_requests_api)  # the same: anonymous, rate-limited
-
-    from .cli import register_cli
+        if not csrf_checked:
+            csrf.exempt(blueprint)
 
     register_cli(app)
     register_error_handlers(app)
-
-    @app.context_processor
-    def template_globals():
-        from .accounts.forms import ROLE_LABELS
-        from .forms import EmptyForm
-
-        return {
-            "languages": app.config["LANGUAGES"],
-            "current_locale": str(get_locale()),
-            # Emails are rendered outside requests too (the CLI, cron): they need no form.
-            "logout_form": EmptyForm() if has_request_context() else None,
-            "role_labels": {role.value: label for role, label in ROLE_LABELS.items()},
-        }
-
-    @app.template_filter("in_city")
-    def in_city(moment, meetup, style: str = "medium") -> str:
-        from .timeutil import format_in_zone
-
-        return format_in_zone(moment, meetup.city.timezone, style)
+    _register_template_helpers(app)
 
     @app.after_request
     def vary_on_language(response):
@@ -107,9 +94,32 @@ def create_app(test_config: dict | None = None) -> Flask:
     return app
 
 
-def _select_locale() -> str:
-    from flask import current_app
+def _register_template_helpers(app: Flask) -> None:
+    @app.context_processor
+    def template_globals():
+        return {
+            "languages": app.config["LANGUAGES"],
+            "current_locale": str(get_locale()),
+            # Emails are rendered outside requests too (the CLI, cron): they need no form.
+            "logout_form": EmptyForm() if has_request_context() else None,
+            "role_labels": {role.value: label for role, label in ROLE_LABELS.items()},
+        }
 
+    @app.template_filter("in_city")
+    def in_city(moment, meetup, style: str = "medium") -> str:
+        return format_in_zone(moment, meetup.city.timezone, style)
+
+    @app.template_filter("local_name")
+    def city_name(place) -> str:
+        """A city (or ranking row) in the reader's language: 成都 in Chinese, Chengdu otherwise."""
+        return local_name(place, str(get_locale() or "en"))
+
+    @app.template_filter("local_province")
+    def province_name(place) -> str:
+        return local_province(place, str(get_locale() or "en"))
+
+
+def _select_locale() -> str:
     if not has_request_context():  # the CLI and cron speak the default language
         return current_app.config["BABEL_DEFAULT_LOCALE"]
     languages = list(current_app.config["LANGUAGES"])
@@ -117,14 +127,3 @@ def _select_locale() -> str:
     if chosen in languages:
         return chosen
     return request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
-
-
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA foreign_keys = ON")
-    cursor.execute("PRAGMA busy_timeout = 15000")
-    mode = cursor.execute("PRAGMA journal_mode").fetchone()[0]
-    if mode.lower() not in ("wal", "memory"):
-        cursor.execute("PRAGMA journal_mode = WAL")
-    cursor.execute("PRAGMA synchronous = NORMAL")
-    cursor.close()

@@ -1,17 +1,28 @@
 """Registers every command group with `flask --app app`."""
+from pathlib import Path
+
 import click
 from flask import current_app
 
+from .accounts.cli import users_cli
+from .cities.cli import cities_cli
+from .demo import load_demo
+from .events.cli import meetups_cli
+from .fans.cli import fans_cli
+from .feedback.cli import feedback_cli
+from .planning.cli import rank_command
+from .registration.cli import MEETUP_COMMANDS, mail_cli
+from .shared.backup import backup_database
+from .shared.commands import run_service
+from .tickets.cli import tickets_cli
+
 
 def register_cli(app) -> None:
-    from .accounts.cli import users_cli
-    from .cities.cli import cities_cli
-    from .fans.cli import fans_cli
-    from .feedback.cli import feedback_cli
-    from .meetups.cli import meetups_cli
-    from .registration.cli import mail_cli
-    from .tickets.cli import tickets_cli
-
+    # A group's commands may come from the domains above the one that owns it: `cities rank`
+    # needs the ranking (planning), `meetups cancel` the seats (registration).
+    cities_cli.add_command(rank_command)
+    for command in MEETUP_COMMANDS:
+        meetups_cli.add_command(command)
     for group in (cities_cli, fans_cli, users_cli, meetups_cli, tickets_cli, feedback_cli, mail_cli):
         app.cli.add_command(group)
     app.cli.add_command(demo_command)
@@ -21,8 +32,6 @@ def register_cli(app) -> None:
 @click.command("demo")
 def demo_command() -> None:
     """Load demo data (gazetteer, ~50 000 fans, one account per role, meetups); idempotent."""
-    from .demo import load_demo
-
     if current_app.config["ENV_NAME"] == "production":
         raise click.ClickException("The demo has well-known passwords; it is refused when MEETUPS_ENV=production.")
     report = load_demo(progress=lambda message: click.echo(message, err=True))
@@ -35,13 +44,5 @@ def demo_command() -> None:
 @click.option("--to", "directory", type=click.Path(file_okay=False), help="Folder for the backup [instance/backups].")
 def backup_command(directory: str | None) -> None:
     """Back the database up (SQLite: online copy; PostgreSQL: pg_dump)."""
-    from pathlib import Path
-
-    from .backup import backup_database
-    from .errors import DomainError
-
-    try:
-        target = backup_database(Path(directory or Path(current_app.instance_path) / "backups"))
-    except DomainError as error:
-        raise click.ClickException(error.message) from None
+    target = run_service(backup_database, Path(directory or Path(current_app.instance_path) / "backups"))
     click.echo(str(target))

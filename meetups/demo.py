@@ -13,16 +13,16 @@ from .accounts.models import User
 from .accounts.services import create_user
 from .cities.models import City
 from .cities.services import city_count, load_gazetteer
+from .events.models import Meetup
+from .events.services import MeetupDetails, create_meetup
 from .extensions import db
 from .fans.models import Fan
 from .fans.services import import_fans
 from .feedback.models import FeedbackItem, FeedbackVote, FeedbackVoter
 from .feedback.services import change_status, record_note
-from .meetups.models import Meetup
-from .meetups.services import MeetupDetails, create_meetup
 from .registration.models import Registration, RegistrationStatus
 from .registration.services import create_invite_codes, register
-from .timeutil import to_local, utcnow
+from .shared.timeutil import to_local, utcnow
 
 DEMO_FANS = 50_000
 DEMO_ACCOUNTS = (

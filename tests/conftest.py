@@ -18,8 +18,8 @@ from meetups.accounts.services import create_user
 from meetups.cities.models import City, CityName
 from meetups.cities.services import _name_rows, load_gazetteer
 from meetups.extensions import db
-from meetups.meetups.models import Meetup
-from meetups.timeutil import utcnow
+from meetups.events.models import Meetup
+from meetups.shared.timeutil import utcnow
 
 POSTGRES_URL = os.environ.get("MEETUPS_TEST_POSTGRES_URL")
 CHROMIUM = "/usr/bin/chromium"

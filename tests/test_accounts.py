@@ -172,7 +172,7 @@ def test_api_refuses_bad_tokens(client, header):
 
 def test_revoked_token_and_disabled_user_are_refused(client, make_user):
     from meetups.accounts.services import issue_token
-    from meetups.timeutil import utcnow
+    from meetups.shared.timeutil import utcnow
 
     user = make_user("staff", email="door@example.com")
     token = issue_token("door@example.com")

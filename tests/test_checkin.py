@@ -28,11 +28,11 @@ from meetups.checkin.services import (
 )
 from meetups.errors import DomainError
 from meetups.extensions import db
-from meetups.meetups.services import cancel_meetup
+from meetups.registration.services import cancel_meetup
 from meetups.registration.models import Registration
 from meetups.registration.services import cancel_registration, register
-from meetups.tickets.codes import ticket_code
-from meetups.timeutil import to_local, utcnow
+from meetups.shared.ticket_codes import ticket_code
+from meetups.shared.timeutil import to_local, utcnow
 
 from .conftest import csrf_token
 

@@ -24,8 +24,8 @@ from meetups.city_requests.services import (
 )
 from meetups.errors import DomainError
 from meetups.extensions import db
-from meetups.private_links import link_token
-from meetups.timeutil import utcnow
+from meetups.shared.private_links import link_token
+from meetups.shared.timeutil import utcnow
 
 from .conftest import csrf_token, post_form
 from .test_api_meetups import limited_client  # noqa: F401  (a fixture: the same app, 3 public writes a minute)

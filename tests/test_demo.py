@@ -6,8 +6,8 @@ from meetups.cities.models import City
 from meetups.demo import DEMO_FANS
 from meetups.extensions import db
 from meetups.fans.models import Fan
-from meetups.mail import outbox_path
-from meetups.meetups.models import Meetup
+from meetups.shared.mail import outbox_path
+from meetups.events.models import Meetup
 from meetups.registration.services import meetup_seats
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from meetups.registration.services import register
-from meetups.tickets.codes import ticket_code
+from meetups.shared.ticket_codes import ticket_code
 
 DOOR_JS = Path(__file__).resolve().parent.parent / "static" / "js" / "door.js"
 CONFIG = re.compile(r'<script type="application/json" id="door-config">(.*?)</script>', re.S)

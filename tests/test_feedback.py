@@ -15,7 +15,7 @@ from meetups.feedback.models import FeedbackItem, FeedbackNote, FeedbackStatusCh
 from meetups.feedback.services import (cast_vote, change_status, confirm_voter, merge_items, pool, record_note,
                                        suggestions, withdraw_vote)
 from meetups.registration.services import register
-from meetups.timeutil import utcnow
+from meetups.shared.timeutil import utcnow
 
 from .test_registration import body, mails_to
 

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from meetups.errors import DomainError
 from meetups.extensions import db
-from meetups.meetups.locks import lock_meetup
+from meetups.events.locks import lock_meetup
 from meetups.registration.models import Registration
 from meetups.registration.services import create_invite_codes, register
 

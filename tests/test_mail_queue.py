@@ -12,12 +12,12 @@ from sqlalchemy import select
 from meetups import create_app
 from meetups.errors import DomainError
 from meetups.extensions import db
-from meetups.mail import outbox_path
+from meetups.shared.mail import outbox_path
 from meetups.registration import mailing
 from meetups.registration.mailing import Outgoing
 from meetups.registration.models import QueuedMail
 from meetups.registration.services import cancel_registration, manage_token, register
-from meetups.timeutil import utcnow
+from meetups.shared.timeutil import utcnow
 
 from .conftest import _config
 

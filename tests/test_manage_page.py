@@ -11,7 +11,7 @@ from sqlalchemy import select
 from meetups.extensions import db
 from meetups.registration.models import Registration
 from meetups.registration.services import cancel_registration, register
-from meetups.timeutil import utcnow
+from meetups.shared.timeutil import utcnow
 
 from .conftest import post_form
 
@@ -143,7 +143,7 @@ def test_a_lapsed_offer_passes_on_when_the_page_is_opened(client, make_meetup):
 
 
 def test_a_cancelled_meetup_says_so_and_offers_no_cancel_button(client, make_meetup):
-    from meetups.meetups.services import cancel_meetup
+    from meetups.registration.services import cancel_meetup
 
     meetup = make_meetup()
     outcome = register(meetup.id, name="Li Lei", email="lilei@example.com")

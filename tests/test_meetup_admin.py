@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from meetups.extensions import db
-from meetups.meetups.models import Meetup
+from meetups.events.models import Meetup
 from meetups.registration.models import InviteCode, Registration
 from meetups.registration.services import (cancel_registration, create_invite_codes, format_code, meetup_seats,
                                            register)

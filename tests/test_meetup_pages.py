@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from meetups.extensions import db
 from meetups.registration.models import Registration
 from meetups.registration.services import register
-from meetups.timeutil import utcnow
+from meetups.shared.timeutil import utcnow
 
 from .conftest import csrf_token, post_form
 

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from meetups.extensions import db
-from meetups.meetups.models import Meetup
+from meetups.events.models import Meetup
 
 
 def test_meetups_create_prints_json_and_stores_utc(gazetteer, runner):

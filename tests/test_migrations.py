@@ -94,7 +94,7 @@ def test_fans_imported_before_the_ranking_existed_are_counted_by_the_upgrade(tmp
         counts = db.session.execute(text("SELECT city_geonameid, fans FROM city_fan_counts ORDER BY city_geonameid"))
         assert [tuple(row) for row in counts] == [(1796236, 1), (1815286, 2)]
         upgrade()
-        from meetups.cities.ranking import RankingParameters, forget_cached_geometry, rank_cities
+        from meetups.planning.ranking import RankingParameters, forget_cached_geometry, rank_cities
 
         forget_cached_geometry()
         ranking = rank_cities(RankingParameters(min_fans=0))

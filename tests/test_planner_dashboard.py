@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import func, select
 
 from meetups.extensions import db
-from meetups.meetups.models import Meetup
+from meetups.events.models import Meetup
 from meetups.registration.services import register
-from meetups.timeutil import utcnow
+from meetups.shared.timeutil import utcnow
 
 from .city_world import ORDER, QUERY, build_world
 from .conftest import csrf_token, post_form

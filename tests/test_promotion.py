@@ -4,8 +4,8 @@ from datetime import datetime
 
 import pytest
 
-from meetups.meetups.promotion import forum_post
-from meetups.meetups.services import MeetupDetails, create_meetup
+from meetups.planning.promotion import forum_post
+from meetups.events.services import MeetupDetails, create_meetup
 from meetups.registration.services import create_invite_codes, meetup_seats, register
 
 LINK = "http://localhost/meetups/{id}"

@@ -11,16 +11,16 @@ from sqlalchemy import func, select
 
 from meetups.accounts.services import issue_token
 from meetups.checkin.models import CheckIn
-from meetups.cities import ranking as ranking_module
-from meetups.cities.models import HostAssignmentSet
-from meetups.cities.ranking import RankingParameters, forget_cached_geometry, geodesic_km, parameters_from, rank_cities
+from meetups.planning import ranking as ranking_module
+from meetups.planning.models import HostAssignmentSet
+from meetups.planning.ranking import RankingParameters, forget_cached_geometry, geodesic_km, parameters_from, rank_cities
 from meetups.errors import DomainError
 from meetups.extensions import db
 from meetups.fans.models import CityFanCount, Fan
 from meetups.fans.services import import_fans
-from meetups.meetups.models import Meetup
+from meetups.events.models import Meetup
 from meetups.registration.models import Registration
-from meetups.timeutil import utcnow
+from meetups.shared.timeutil import utcnow
 
 
 def _at(origin, azimuth: float, km: float) -> tuple[float, float]:

@@ -8,8 +8,8 @@ from sqlalchemy.exc import IntegrityError
 
 from meetups.errors import DomainError
 from meetups.extensions import db
-from meetups.mail import outbox_path
-from meetups.meetups.models import Meetup
+from meetups.shared.mail import outbox_path
+from meetups.events.models import Meetup
 from meetups.registration.models import Registration
 from meetups.registration.services import (
     accept_offer,
@@ -25,8 +25,8 @@ from meetups.registration.services import (
     sweep_all,
     waitlist_position,
 )
-from meetups.tickets.codes import ticket_code, verify
-from meetups.timeutil import utcnow
+from meetups.shared.ticket_codes import ticket_code, verify
+from meetups.shared.timeutil import utcnow
 
 
 def fill(meetup, count, start=0, **extra):

@@ -7,15 +7,15 @@ from datetime import datetime, time, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from meetups.cities import schedule as schedule_module
-from meetups.cities.ranking import parameters_from, rank_cities
-from meetups.cities.schedule import accept_schedule, default_start, propose_schedule
+from meetups.planning import schedule as schedule_module
+from meetups.planning.ranking import parameters_from, rank_cities
+from meetups.planning.schedule import accept_schedule, default_start, propose_schedule
 from meetups.errors import DomainError
 from meetups.extensions import db
 from meetups.fans.models import Fan
-from meetups.meetups import services as meetup_services
-from meetups.meetups.models import Meetup
-from meetups.timeutil import utcnow
+from meetups.events import services as meetup_services
+from meetups.events.models import Meetup
+from meetups.shared.timeutil import utcnow
 
 from .city_world import ORDER, PARAMETERS, build_world
 

@@ -13,7 +13,7 @@ from PIL import Image, ImageDraw
 
 from meetups import create_app
 from meetups.extensions import db
-from meetups.meetups.services import cancel_meetup
+from meetups.registration.services import cancel_meetup
 from meetups.registration.services import (
     cancel_registration,
     create_invite_codes,
@@ -22,7 +22,7 @@ from meetups.registration.services import (
     registration_for_ticket,
 )
 from meetups.tickets import qr
-from meetups.tickets.codes import ticket_code, verify
+from meetups.shared.ticket_codes import ticket_code, verify
 
 TITLE = "Chengdu meetup, with engineers; 2nd"
 PATH_SQUARE = re.compile(r"M(\d+),(\d+)H(\d+)V(\d+)H(\d+)z")

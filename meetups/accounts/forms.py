@@ -1,12 +1,18 @@
 """Login and account forms."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, PasswordField, SelectChoice, SelectField, StringField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    PasswordField,
+    SelectChoice,
+    SelectField,
+    StringField,
+)
 from wtforms.validators import DataRequired, Email, Length
 
 from .models import Role
 from .services import MIN_PASSWORD_LENGTH
-
 
 ROLE_LABELS = {
     Role.ADMIN: _l("Admin"),

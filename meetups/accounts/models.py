@@ -8,7 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..extensions import db
-from ..timeutil import utcnow
+from ..shared.timeutil import utcnow
 
 
 class Role(str, enum.Enum):

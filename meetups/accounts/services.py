@@ -9,10 +9,10 @@ from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.util import identity_key
 from werkzeug.security import generate_password_hash
 
-from .. import statements
 from ..errors import DomainError
 from ..extensions import db
-from ..timeutil import utcnow
+from ..shared import statements
+from ..shared.timeutil import utcnow
 from .models import ROLE_VALUES, ApiToken, User
 
 MIN_PASSWORD_LENGTH = 8

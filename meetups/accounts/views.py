@@ -4,8 +4,8 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
 from ..errors import DomainError
-from ..forms import EmptyForm, public_write
-from ..redirects import local_path
+from ..shared.forms import EmptyForm, public_write
+from ..shared.redirects import local_path
 from .access import public, roles_required
 from .forms import ROLE_LABELS, CreateUserForm, LoginForm
 from .models import Role

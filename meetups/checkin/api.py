@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 
 from ..accounts.access import api_roles_required
 from ..accounts.models import Role
-from ..json_input import MAX_ID, JsonBody
+from ..shared.json_input import MAX_ID, JsonBody
 from .models import MAX_DEVICE, MAX_NONCE
 from .services import (
     SyncedScan,

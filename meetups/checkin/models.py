@@ -3,13 +3,21 @@ retried requests (by nonce), and conflicts found when offline scans are synced."
 import enum
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import (
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..accounts.models import User
 from ..extensions import db
 from ..registration.models import Registration
-from ..timeutil import utcnow
+from ..shared.timeutil import utcnow
 
 MAX_DEVICE = 100
 MAX_NONCE = 100

@@ -15,22 +15,42 @@ from datetime import datetime, timedelta
 
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from sqlalchemy import Integer, bindparam, case, column, delete, func, insert, or_, select, text, update
+from sqlalchemy import (
+    Integer,
+    bindparam,
+    case,
+    column,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased, joinedload
 
-from .. import statements
 from ..accounts.models import User
 from ..cities.models import City
 from ..cities.names import local_name
 from ..errors import DomainError
+from ..events.models import Meetup, MeetupStatus
+from ..events.serializers import meetup_json
 from ..extensions import db
-from ..meetups.locks import SqliteWriteLock
-from ..meetups.models import Meetup, MeetupStatus
 from ..registration.models import Registration, RegistrationStatus
-from ..tickets.codes import ticket_codes, verify
-from ..timeutil import format_in_zone, to_local, to_utc, utcnow
-from .models import CheckIn, CheckInAction, CheckInConflict, CheckInEvent, CheckInMethod, CheckInNonce
+from ..shared import statements
+from ..shared.db import begin_write
+from ..shared.ticket_codes import ticket_codes, verify
+from ..shared.timeutil import format_in_zone, isoformat, to_local, to_utc, utcnow
+from .models import (
+    CheckIn,
+    CheckInAction,
+    CheckInConflict,
+    CheckInEvent,
+    CheckInMethod,
+    CheckInNonce,
+)
 
 SEARCH_LIMIT = 20
 RECENT = 10
@@ -298,7 +318,7 @@ def undo_check_in(meetup_id: int, registration_id: int, *, user: User, device: s
     """The check-in is removed (the registration may be checked in again); the audit trail keeps
     who undid it, when and on which device. 409 `not_checked_in` when there is nothing to undo."""
     door, _replay, _found = _door(meetup_id, user)
-    _begin_write()
+    begin_write()
     removed = db.session.execute(delete(_checkins).where(
         _checkins.c.meetup_id == door.id, _checkins.c.registration_id == registration_id)).rowcount
     if not removed:
@@ -315,7 +335,7 @@ def dismiss_conflict(meetup_id: int, conflict_id: int, *, user: User, device: st
     """A staff member has looked into it; dismissing it again changes nothing."""
     door, _replay, _found = _door(meetup_id, user)
     now = now or utcnow()
-    _begin_write()
+    begin_write()
     dismissed = db.session.execute(
         update(CheckInConflict.__table__)
         .where(CheckInConflict.id == conflict_id, CheckInConflict.meetup_id == door.id,
@@ -362,7 +382,7 @@ def door_status(meetup_id: int) -> dict:
         "expected": len(confirmed),
         "missing": [{"registration_id": number, "name": name} for number, name in missing],
         "recent": [{"registration_id": row.registration_id, "name": row.name,
-                    "checked_in_at": _iso(row.checked_in_at, zone), "device": row.device, "user": row.staff,
+                    "checked_in_at": isoformat(row.checked_in_at, zone), "device": row.device, "user": row.staff,
                     "method": row.method} for row in recent],
         "conflicts": open_conflicts(meetup),
     }
@@ -402,7 +422,7 @@ def search_registrations(meetup_id: int, query: str) -> list[dict]:
         .where(Registration.meetup_id == meetup.id, or_(*matches))
         .order_by(rank, func.lower(Registration.name), Registration.id).limit(SEARCH_LIMIT))
     return [{"registration_id": registration.id, "name": registration.name, "email": registration.email,
-             "status": registration.status, "checked_in_at": _iso(checked_in_at, meetup.city.timezone)}
+             "status": registration.status, "checked_in_at": isoformat(checked_in_at, meetup.city.timezone)}
             for registration, checked_in_at in rows]
 
 
@@ -420,19 +440,12 @@ def roster(meetup_id: int, now: datetime | None = None) -> dict:
     for number, name, ref, checked_in_at in rows:
         current, *previous = [code_sha256(code) for code in ticket_codes(ref)]
         entries.append({"registration_id": number, "name": name, "code_sha256": current,
-                        "code_sha256_previous": previous, "checked_in_at": _iso(checked_in_at, zone)})
-    return {"meetup": meetup_json(meetup), "generated_at": _iso(now or utcnow(), zone), "entries": entries}
+                        "code_sha256_previous": previous, "checked_in_at": isoformat(checked_in_at, zone)})
+    return {"meetup": meetup_json(meetup), "generated_at": isoformat(now or utcnow(), zone), "entries": entries}
 
 
 def code_sha256(code: str) -> str:
     return hashlib.sha256(code.encode()).hexdigest()
-
-
-def meetup_json(meetup: Meetup) -> dict:
-    zone = meetup.city.timezone
-    return {"id": meetup.id, "title": meetup.title, "starts_at": _iso(meetup.starts_at, zone),
-            "ends_at": _iso(meetup.ends_at, zone), "city": meetup.city.name, "city_zh": meetup.city.name_zh,
-            "venue_name": meetup.venue_name, "status": meetup.status}
 
 
 # --- inside a check-in ---------------------------------------------------------------------
@@ -462,7 +475,7 @@ def _insert_ignoring_duplicate(model, **values) -> bool:
     """INSERT … ON CONFLICT DO NOTHING on the table's unique key: False when it was taken. On
     PostgreSQL it waits for a concurrent insert of the same key to commit; on SQLite the insert
     takes the database's write lock, held to the commit."""
-    dialect = _begin_write()
+    dialect = begin_write()
     statement = _INSERTS.get((model, dialect))
     if statement is None:
         table = model.__table__
@@ -470,16 +483,6 @@ def _insert_ignoring_duplicate(model, **values) -> bool:
         statement = _INSERTS[model, dialect] = (
             insert_into(table).on_conflict_do_nothing(index_elements=_UNIQUE_KEYS[model]).returning(table.c.id))
     return statements.first(statement, values) is not None
-
-
-def _begin_write() -> str:
-    """Before a transaction's first write. SQLite has one writer at a time: queue for it with every
-    other writer of the app (meetups.locks), which hands over at once where SQLite's own busy
-    handler would sleep. The dialect's name."""
-    dialect = db.session.get_bind().dialect.name
-    if dialect == "sqlite":
-        SqliteWriteLock.hold(db.session())
-    return dialect
 
 
 def _record(meetup_id: int, registration_id: int, action: CheckInAction, user: User, device: str, now: datetime,
@@ -499,7 +502,7 @@ def _answer(door: Door, result: str, message: str, attendee=None, *,
     return {
         "result": result,
         "attendee": {"registration_id": attendee.id, "name": attendee.name} if attendee is not None else None,
-        "checked_in_at": _iso(checked_in[0], door.timezone) if checked_in else None,
+        "checked_in_at": isoformat(checked_in[0], door.timezone) if checked_in else None,
         "checked_in_by": {"device": checked_in[1], "user": checked_in[2]} if checked_in else None,
         "ticket_meetup": ticket_meetup,
         "reason": reason,
@@ -514,15 +517,11 @@ def _conflict_json(conflict: CheckInConflict, name: str, first_user: str | None,
         "id": conflict.id,
         "registration_id": conflict.registration_id,
         "name": name,
-        "first": {"device": conflict.first_device, "user": first_user, "at": _iso(conflict.first_at, zone)},
-        "second": {"device": conflict.second_device, "user": second_user, "at": _iso(conflict.second_at, zone)},
+        "first": {"device": conflict.first_device, "user": first_user, "at": isoformat(conflict.first_at, zone)},
+        "second": {"device": conflict.second_device, "user": second_user, "at": isoformat(conflict.second_at, zone)},
     }
 
 
 def _label(user: User | None) -> str | None:
     """How the door names a staff member."""
     return (user.name or user.email) if user is not None else None
-
-
-def _iso(moment: datetime | None, zone: str) -> str | None:
-    return to_local(moment, zone).isoformat() if moment else None

@@ -4,7 +4,7 @@ from flask import Blueprint, render_template
 
 from ..accounts.access import roles_required
 from ..accounts.models import Role
-from ..timeutil import utcnow
+from ..shared.timeutil import utcnow
 from .services import door_meetup, door_meetups
 
 bp = Blueprint("door", __name__, url_prefix="/door")

@@ -289,6 +289,21 @@ def _wrap(cell_lon: int) -> int:
     return (cell_lon + 180) % 360 - 180
 
 
+SUGGESTED_CITIES = 40
+
+
+def city_suggestions(locale: str, extra: list[City] = ()) -> list[str]:
+    """Names for a city input's <datalist>: the given cities (meetup hosts), then the largest
+    cities of the gazetteer. Only a hint: any name the gazetteer knows is accepted."""
+    largest = db.session.scalars(select(City).order_by(City.population.desc(), City.geonameid).limit(SUGGESTED_CITIES))
+    names = []
+    for city in [*extra, *largest]:
+        name = city.display_name(locale)
+        if name not in names:
+            names.append(name)
+    return names
+
+
 def city_count(country: str | None = None) -> int:
     query = select(func.count()).select_from(City)
     if country:

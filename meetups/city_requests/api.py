@@ -3,8 +3,8 @@ from flask import Blueprint, jsonify
 from flask_babel import get_locale
 
 from ..accounts.access import public
-from ..forms import public_write
-from ..json_input import text_fields
+from ..shared.forms import public_write
+from ..shared.json_input import text_fields
 from .services import ask_for_city
 
 bp = Blueprint("city_requests_api", __name__, url_prefix="/api")

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..cities.models import City
 from ..extensions import db
-from ..timeutil import utcnow
+from ..shared.timeutil import utcnow
 
 
 class CityRequest(db.Model):

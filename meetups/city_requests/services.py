@@ -10,12 +10,11 @@ from sqlalchemy.exc import IntegrityError
 from ..cities.services import find_city
 from ..errors import DomainError
 from ..extensions import db
-from ..fans.services import is_email
-from ..links import external_url
-from ..mail import Mail, compose, send
-from ..private_links import link_token, new_salt, row_for_link
-from ..text import storable
-from ..timeutil import utcnow
+from ..shared.links import external_url
+from ..shared.mail import Mail, compose, send
+from ..shared.private_links import link_token, new_salt, row_for_link
+from ..shared.timeutil import utcnow
+from ..shared.validation import is_email, storable
 from .models import CityRequest
 
 MAX_NAME = 100

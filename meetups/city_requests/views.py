@@ -1,18 +1,27 @@
 """The fan's pages for asking for a meetup in their city: the form, "check your email", and the
 private link's page, where a button (not the link itself: mail scanners open links) confirms the
 request or withdraws it."""
-from flask import Blueprint, flash, make_response, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from ..accounts.access import public
 from ..cities.models import City
+from ..cities.remembered import remembered_city
+from ..cities.services import city_suggestions
 from ..errors import DomainError
 from ..extensions import db
-from ..forms import EmptyForm, public_write, show_field_errors
-from ..meetups.forms import city_suggestions
-from ..meetups.views import remembered_city
-from ..private_links import keep_private
+from ..shared.forms import EmptyForm, public_write, show_field_errors
+from ..shared.private_links import keep_private
 from .forms import AskForm
 from .services import ask_for_city, confirm_request, request_for_token, withdraw_request
 

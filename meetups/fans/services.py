@@ -18,7 +18,8 @@ from sqlalchemy import Connection, func, select
 
 from ..cities.services import CityMatcher, NearestCityIndex, Resolution
 from ..extensions import db
-from ..timeutil import utcnow
+from ..shared.timeutil import utcnow
+from ..shared.validation import is_email
 from .counts import recount
 from .models import Fan
 
@@ -28,18 +29,11 @@ BATCH_SIZE = 2500
 # A point farther than this from every gazetteer city is more likely a typo than a fan.
 MAX_PLACEMENT_KM = 300.0
 MAX_HANDLE_LENGTH = 100
-MAX_EMAIL_LENGTH = 254
 MAX_LEVEL = 2**31 - 1  # what an INTEGER column holds on every database we support
 SNIFF_BYTES = 65536
 # Forum exports repeat join dates endlessly; this many parsed ones are remembered.
 MEMO_LIMIT = 100_000
 
-_EMAIL = re.compile(r"[^@\s,;<>\"]+@[^@\s,;<>\"]+\.[^@\s,;<>\".]+")
-
-
-def is_email(text: str) -> bool:
-    """What the fan base accepts as an email address (lower-cased, trimmed)."""
-    return len(text) <= MAX_EMAIL_LENGTH and _EMAIL.fullmatch(text) is not None
 _UNDECODABLE = re.compile("[\udc80-\udcff]")  # bytes that surrogateescape could not decode
 
 

@@ -5,9 +5,10 @@ from flask_babel import get_locale
 
 from ..accounts.access import api_roles_required, public
 from ..accounts.models import Role
-from ..forms import public_write
-from ..json_input import MAX_ID, JsonBody, id_fields, text_fields
-from ..links import external_url
+from ..shared.forms import public_write
+from ..shared.json_input import MAX_ID, JsonBody, id_fields, text_fields
+from ..shared.links import external_url
+from ..shared.timeutil import isoformat
 from . import services
 
 bp = Blueprint("feedback_api", __name__, url_prefix="/api")
@@ -31,7 +32,7 @@ def item(item_id: int):
     found = services.get_item(item_id)
     body = _item_json(services.summarize([found])[0])
     body["notes"] = [{"id": note.id, "meetup_id": note.meetup_id, "question": note.question, "answer": note.answer,
-                      "category": note.category, "created_at": _iso(note.created_at)}
+                      "category": note.category, "created_at": isoformat(note.created_at)}
                      for note in services.notes_of(found)]
     return jsonify(body)
 
@@ -92,10 +93,6 @@ def _item_json(summary: services.ItemSummary) -> dict:
         "status": item.status, "shipped_in": item.shipped_in, "merged_into": item.merged_into_id,
         "votes": summary.votes, "mentions": summary.mentions, "score": summary.top,
         "trending": round(summary.trending, 4), "meetups": summary.meetup_ids,
-        "cities": [city.name for city in summary.cities], "created_at": _iso(item.created_at),
+        "cities": [city.name for city in summary.cities], "created_at": isoformat(item.created_at),
         "url": external_url("feedback.item_page", item_id=item.id),
     }
-
-
-def _iso(moment) -> str:
-    return moment.isoformat(timespec="seconds") + "Z"

@@ -10,12 +10,12 @@ from ..accounts.access import roles_required
 from ..accounts.models import Role
 from ..checkin.services import door_meetup, door_meetups
 from ..errors import DomainError
+from ..events.models import Meetup
 from ..extensions import db
-from ..forms import EmptyForm, show_on_form
-from ..json_input import MAX_ID
-from ..meetups.models import Meetup
-from ..text import whole_number
-from ..timeutil import utcnow
+from ..shared.forms import EmptyForm, show_on_form
+from ..shared.json_input import MAX_ID
+from ..shared.timeutil import utcnow
+from ..shared.validation import whole_number
 from . import ratings, services
 from .forms import NoteForm
 from .models import FeedbackItem

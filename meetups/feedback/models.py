@@ -3,14 +3,23 @@ confirmed email per item), the items' status history, and attendees' ratings of 
 import enum
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..accounts.models import User
+from ..events.models import Meetup
 from ..extensions import db
-from ..meetups.models import Meetup
 from ..registration.models import Registration
-from ..timeutil import utcnow
+from ..shared.timeutil import utcnow
 
 MAX_TITLE = 200
 MAX_RELEASE = 50
@@ -119,7 +128,7 @@ class FeedbackVoter(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)  # lower case
     locale: Mapped[str] = mapped_column(String(10), default="en")
-    # The link's token is an HMAC of this under the secret key (private_links).
+    # The link's token is an HMAC of this under the secret key (shared.private_links).
     confirm_salt: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     confirmed_at: Mapped[datetime | None] = mapped_column(DateTime)

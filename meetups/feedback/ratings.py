@@ -10,18 +10,18 @@ from sqlalchemy.exc import IntegrityError
 from ..checkin.models import CheckIn
 from ..checkin.services import USUAL_LENGTH  # a meetup with no end time lasts this long
 from ..errors import DomainError
+from ..events.models import Meetup, MeetupStatus
 from ..extensions import db
-from ..links import external_url
-from ..mail import compose, send
-from ..meetups.models import Meetup, MeetupStatus
-from ..private_links import link_token, row_for_link
 from ..registration.models import Registration, RegistrationStatus
-from ..text import storable
-from ..timeutil import utcnow
+from ..shared.links import external_url
+from ..shared.mail import compose, send
+from ..shared.private_links import link_token, row_for_link
+from ..shared.timeutil import utcnow
+from ..shared.validation import storable
 from .models import FeedbackNote, MeetupRating
 from .services import ItemSummary, checked_in_registrations, summarize
 
-RATING_LINK = "rating"  # the link's purpose (private_links), signed with the registration's manage salt
+RATING_LINK = "rating"  # the link's purpose (shared.private_links), signed with the registration's manage salt
 MAX_COMMENT = 2000
 ASK_WITHIN = timedelta(days=14)  # meetups that ended longer ago are not asked about any more
 

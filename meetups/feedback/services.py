@@ -22,20 +22,30 @@ from ..accounts.models import User
 from ..checkin.models import CheckIn
 from ..cities.models import City
 from ..errors import DomainError
+from ..events.models import Meetup
 from ..extensions import db
-from ..fans.services import is_email
-from ..links import external_url
-from ..mail import Mail, compose, send
-from ..meetups.locks import lock_rows
-from ..meetups.models import Meetup
-from ..private_links import link_token, new_salt, row_for_link
 from ..registration.models import Registration
-from ..text import storable
-from ..timeutil import utcnow
+from ..shared.db import lock_rows
+from ..shared.links import external_url
+from ..shared.mail import Mail, compose, send
+from ..shared.private_links import link_token, new_salt, row_for_link
+from ..shared.timeutil import utcnow
+from ..shared.validation import is_email, storable
 from . import search
 from .labels import STATUS_LABELS
-from .models import (CATEGORY_VALUES, MAX_RELEASE, MAX_TITLE, STATUS_VALUES, Category, FeedbackItem, FeedbackNote,
-                     FeedbackStatusChange, FeedbackVote, FeedbackVoter, ItemStatus)
+from .models import (
+    CATEGORY_VALUES,
+    MAX_RELEASE,
+    MAX_TITLE,
+    STATUS_VALUES,
+    Category,
+    FeedbackItem,
+    FeedbackNote,
+    FeedbackStatusChange,
+    FeedbackVote,
+    FeedbackVoter,
+    ItemStatus,
+)
 
 SORTS = ("top", "trending", "new")
 HALF_LIFE = timedelta(days=7)
@@ -47,7 +57,7 @@ MAX_CLIENT_KEY = 64
 SUGGESTIONS = 5
 MAX_LISTED_IDS = 500
 PAGE_SIZE = 100  # items on the pool's page; search and filters narrow it
-VOTER_LINK = "feedback_voter"  # the link's purpose (private_links)
+VOTER_LINK = "feedback_voter"  # the link's purpose (shared.private_links)
 RESEND_AFTER = timedelta(minutes=10)
 
 # What voting did (the page's message and the JSON API's `status`).
@@ -598,7 +608,7 @@ def merge_items(duplicate_id: int, into_id: int, user: User | None,
 def _locked(item: FeedbackItem) -> FeedbackItem:
     """The item, read again with its row locked until the transaction ends: a vote, a merge and a
     status change of one item take turns."""
-    lock_rows(select(FeedbackItem.id).where(FeedbackItem.id == item.id))
+    lock_rows(select(FeedbackItem.id).where(FeedbackItem.id == item.id).with_for_update())
     db.session.refresh(item)
     return item
 

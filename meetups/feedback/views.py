@@ -1,20 +1,28 @@
 """The feedback pool's pages: the ranked pool and each item (anyone), voting (a fan confirmed by an
 emailed link), the moderation of staff (status, merge, edit, CSV), and an attendee's rating page."""
-from flask import Blueprint, flash, make_response, redirect, render_template, request, session, url_for
-from flask_babel import get_locale
+from flask import (
+    Blueprint,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
-from flask_babel import ngettext
 from flask_login import current_user
 
 from ..accounts.access import public, roles_required
 from ..accounts.models import Role
 from ..errors import DomainError
-from ..forms import EmptyForm, public_write, show_field_errors, show_on_form
-from ..json_input import MAX_ID
-from ..links import external_url
-from ..private_links import keep_private
-from ..spreadsheets import csv_download
-from ..text import whole_number
+from ..shared.forms import EmptyForm, public_write, show_field_errors, show_on_form
+from ..shared.json_input import MAX_ID
+from ..shared.links import external_url
+from ..shared.private_links import keep_private
+from ..shared.spreadsheets import csv_download
+from ..shared.validation import whole_number
 from . import ratings, services
 from .forms import ItemForm, MergeForm, RatingForm, StatusForm, VoteForm
 from .labels import CATEGORY_ICONS, CATEGORY_LABELS, STATUS_LABELS

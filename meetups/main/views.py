@@ -1,10 +1,19 @@
 """The home page, the language switch and a health check."""
-from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 
 from ..accounts.access import public
-from ..meetups.views import meetup_listing, remembered_city
-from ..redirects import local_path
-from ..timeutil import utcnow
+from ..cities.remembered import remembered_city
+from ..registration.views import meetup_listing
+from ..shared.redirects import local_path
+from ..shared.timeutil import utcnow
 
 bp = Blueprint("main", __name__)
 

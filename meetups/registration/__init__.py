@@ -1,1 +1,3 @@
-"""Fans register for a meetup, join its waiting list, cancel, and use invite codes."""
+"""Every change to a meetup's seats: registering, the waiting list, offers, invite codes, editing
+a meetup's capacity and cancelling it; the fan's pages (the meetups, registering, the manage link),
+the registration API and the registration emails."""

@@ -1,8 +1,11 @@
-"""`flask --app app mail …`: the mail queue from the command line (cron)."""
+"""The commands that move seats, added to the `meetups` group by meetups.cli (cancel a meetup,
+hand out invite codes, sweep lapsed offers for cron), and `flask mail …`: the mail queue (cron)."""
 import click
 from flask.cli import AppGroup
 
+from ..shared.commands import run_service
 from . import mailing
+from .services import cancel_meetup, create_invite_codes, format_code, sweep_all
 
 mail_cli = AppGroup("mail", help="Fans' registration emails waiting in the mail queue.")
 
@@ -17,3 +20,30 @@ def deliver_command(limit: int | None) -> None:
     click.echo(f"sent {delivery.sent}, failed {delivery.failed}, skipped {delivery.skipped}; {left} still queued")
     if delivery.failed:
         raise SystemExit(1)
+
+
+@click.command("cancel")
+@click.argument("meetup_id", type=int)
+def cancel_command(meetup_id: int) -> None:
+    """Cancel a meetup and email everyone registered."""
+    meetup = run_service(cancel_meetup, meetup_id)
+    click.echo(f"meetup {meetup.id}: {meetup.status}")
+
+
+@click.command("codes")
+@click.argument("meetup_id", type=int)
+@click.option("--count", required=True, type=int, help="How many single-use codes (each holds a seat).")
+@click.option("--label", default="", help="Whom they are for (shown to planners).")
+def codes_command(meetup_id: int, count: int, label: str) -> None:
+    """Create invite codes for a meetup and print them, one a line."""
+    for code in run_service(create_invite_codes, meetup_id, count, label):
+        click.echo(format_code(code.code))
+
+
+@click.command("sweep")
+def sweep_command() -> None:
+    """Pass lapsed seat offers on and seat the waiting lists (run it from cron, e.g. every 5 minutes)."""
+    click.echo(f"promoted {sweep_all()} fans")
+
+
+MEETUP_COMMANDS = (cancel_command, codes_command, sweep_command)

@@ -1,23 +1,23 @@
 """Fans' registration emails through the mail queue: a service records what to send in its own
 transaction (`record`), and after the commit a deliverer claims the rows, composes each email in
-the fan's language and sends it (`deliver`), inline or in the background (meetups.mail)."""
+the fan's language and sends it (`deliver`), inline or in the background (shared.mail)."""
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.orm import joinedload
 
+from ..events.models import Meetup
 from ..extensions import db
-from ..links import external_url
-from ..mail import Mail, Queued, compose, send_each
-from ..meetups.locks import write_transaction
-from ..meetups.models import Meetup
-from ..private_links import link_token
-from ..tickets.codes import ticket_code
-from ..timeutil import utcnow
+from ..shared.db import write_transaction
+from ..shared.links import external_url
+from ..shared.mail import Mail, Queued, compose, send_each
+from ..shared.private_links import link_token
+from ..shared.ticket_codes import ticket_code
+from ..shared.timeutil import utcnow
 from .models import QueuedMail, Registration
 
-MANAGE_LINK = "manage"  # the link's purpose (private_links): a city request's token opens no registration
+MANAGE_LINK = "manage"  # the link's purpose (shared.private_links): a city request's token opens no registration
 CLAIM_BATCH = 50
 # A claimed mail not marked sent by then (its deliverer died, or sending failed) is tried again.
 RETRY_AFTER = timedelta(minutes=5)
@@ -47,7 +47,7 @@ _queue = QueuedMail.__table__.c
 
 def record(outgoing: list[Outgoing], now: datetime | None = None) -> list[Queued]:
     """Queue the emails in the current transaction (they are sent only if it commits); what to
-    pass to `meetups.mail.send` after the commit."""
+    pass to `shared.mail.send` after the commit."""
     if not outgoing:
         return []
     now = now or utcnow()
@@ -58,7 +58,7 @@ def record(outgoing: list[Outgoing], now: datetime | None = None) -> list[Queued
 
 
 def manage_token(registration_id: int, manage_salt: str) -> str:
-    """The secret of the registration's manage link: `<id>-<HMAC of its salt>` (private_links)."""
+    """The secret of the registration's manage link: `<id>-<HMAC of its salt>` (shared.private_links)."""
     return link_token(MANAGE_LINK, registration_id, manage_salt)
 
 
@@ -96,7 +96,7 @@ def deliver(limit: int | None = None, now: datetime | None = None) -> Delivery:
 
 
 def drain() -> Delivery:
-    """Everything queued that is due (the after-commit hook of `meetups.mail.deliver_queued`)."""
+    """Everything queued that is due (the after-commit hook of `shared.mail.deliver_queued`)."""
     return deliver()
 
 
@@ -114,7 +114,7 @@ def registration_mail(registration: Registration, kind: str, waitlist_position: 
     return compose(
         registration.email, kind, registration.locale,
         registration=registration, meetup=meetup, waitlist_position=waitlist_position,
-        meetup_url=external_url("meetups.meetup", meetup_id=meetup.id),
+        meetup_url=external_url("registration.meetup", meetup_id=meetup.id),
         manage_url=external_url("registration.manage", token=manage_token(registration.id, registration.manage_salt)),
         ticket_url=external_url("tickets.ticket", ref=registration.ticket_ref) if confirmed else None,
         ticket_code=ticket_code(registration.ticket_ref) if confirmed else None,

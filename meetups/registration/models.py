@@ -3,13 +3,21 @@ the invite codes that guarantee a seat."""
 import enum
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import (
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..cities.models import City
+from ..events.models import Meetup
 from ..extensions import db
-from ..meetups.models import Meetup
-from ..timeutil import utcnow
+from ..shared.timeutil import utcnow
 
 
 class RegistrationStatus(str, enum.Enum):

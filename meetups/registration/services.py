@@ -1,5 +1,5 @@
 """Registering, cancelling, the waiting list, offers and invite codes: every change to a meetup's
-seats goes through here, under the meetup's lock (meetups.locks). Emails are recorded in the
+seats goes through here, under the meetup's lock (events.locks). Emails are recorded in the
 mail queue in the same transaction and sent after the commit (registration.mailing)."""
 import re
 import secrets
@@ -7,23 +7,40 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import DateTime, and_, bindparam, case, func, literal_column, or_, select, union_all
+from sqlalchemy import (
+    DateTime,
+    and_,
+    bindparam,
+    case,
+    func,
+    literal_column,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import make_transient_to_detached
 
 from ..cities.services import find_city
-from ..fans.services import is_email
 from ..errors import DomainError
+from ..events.locks import lock_meetup, lock_meetup_only
+from ..events.models import Meetup, MeetupStatus
+from ..events.services import MeetupDetails, apply_details, locked_meetup
 from ..extensions import db
-from ..mail import Queued, send
-from ..meetups.locks import lock_meetup, lock_meetup_only
-from ..meetups.models import Meetup, MeetupStatus
-from ..private_links import new_salt, row_for_token
-from ..text import storable
-from ..timeutil import format_in_zone, utcnow
+from ..shared.mail import Queued, send
+from ..shared.private_links import new_salt, row_for_token
+from ..shared.timeutil import format_in_zone, utcnow
+from ..shared.validation import is_email, storable
 from . import mailing
 from .mailing import MANAGE_LINK, Outgoing
-from .models import IN_LINE, SEAT_HOLDING, CancelReason, InviteCode, Registration, RegistrationStatus
+from .models import (
+    IN_LINE,
+    SEAT_HOLDING,
+    CancelReason,
+    InviteCode,
+    Registration,
+    RegistrationStatus,
+)
 
 MAX_NAME = 100
 MAX_PHONE = 40
@@ -144,7 +161,7 @@ def waitlist_position(registration: Registration) -> int | None:
 
 
 def manage_token(registration: Registration) -> str:
-    """The secret of the registration's manage link: `<id>-<HMAC of its salt>` (private_links)."""
+    """The secret of the registration's manage link: `<id>-<HMAC of its salt>` (shared.private_links)."""
     return mailing.manage_token(registration.id, registration.manage_salt)
 
 
@@ -357,21 +374,40 @@ def format_code(code: str) -> str:
     return f"{code[:5]}-{code[5:]}"
 
 
-# --- the meetup's side ---------------------------------------------------------------------
+# --- changes to a meetup that move seats --------------------------------------------------
 
-def fill_free_seats(meetup: Meetup, now: datetime) -> tuple[list[Registration], list[Queued]]:
-    """For the meetup service, under the lock it holds: capacity went up. The promotions' emails
-    are queued in its transaction; pass the list to `meetups.mail.send` after the commit."""
-    promoted, mails = _fill_free_seats(meetup, now)
-    return promoted, mailing.record(mails, now)
+def update_meetup(meetup_id: int, details: MeetupDetails, now: datetime | None = None) -> Meetup:
+    """The planner edits a meetup: a lower capacity must still seat everyone confirmed, offered or
+    held for an invite code; a higher one seats the waiting list (their emails queued)."""
+    now = now or utcnow()
+    meetup = locked_meetup(meetup_id)
+    if meetup.status == MeetupStatus.CANCELLED.value:
+        db.session.rollback()
+        raise DomainError("meetup_cancelled", _("A cancelled meetup cannot be edited."), status=409)
+    counts = meetup_seats(meetup, now)
+    try:
+        apply_details(meetup, details, taken=counts.confirmed + counts.offered + counts.held)
+    except DomainError:
+        db.session.rollback()
+        raise
+    _promoted, mails = _fill_free_seats(meetup, now)
+    _commit_and_send(mails)
+    return meetup
 
 
-def notify_meetup_cancelled(meetup: Meetup) -> list[Queued]:
-    """Queues a mail to everyone holding a seat, an offer or a place in line, in the caller's
-    transaction; pass the list to `meetups.mail.send` after the commit."""
+def cancel_meetup(meetup_id: int, now: datetime | None = None) -> Meetup:
+    """Everyone holding a seat, an offer or a place in line is told by email; their tickets no
+    longer admit anyone. Cancelling again changes nothing."""
+    meetup = locked_meetup(meetup_id)
+    if meetup.status == MeetupStatus.CANCELLED.value:
+        db.session.rollback()
+        return meetup
+    meetup.status = MeetupStatus.CANCELLED.value
+    meetup.cancelled_at = now or utcnow()
     registration_ids = db.session.scalars(select(Registration.id).where(
         Registration.meetup_id == meetup.id, Registration.status != RegistrationStatus.CANCELLED.value))
-    return mailing.record([Outgoing("meetup_cancelled", number) for number in registration_ids])
+    _commit_and_send([Outgoing("meetup_cancelled", number) for number in registration_ids])
+    return meetup
 
 
 def closed_message(meetup: Meetup, state: str) -> str:

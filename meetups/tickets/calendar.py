@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
-from ..timeutil import utcnow
+from ..shared.timeutil import utcnow
 from .services import Ticket
 
 DEFAULT_LENGTH = timedelta(hours=3)  # when a meetup has no end time

@@ -7,8 +7,8 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from ..timeutil import format_in_zone
-from .codes import verify
+from ..shared.ticket_codes import verify
+from ..shared.timeutil import format_in_zone
 from .services import TicketState, find_ticket
 
 tickets_cli = AppGroup("tickets", help="Ticket codes and their signing key.")

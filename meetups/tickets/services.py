@@ -3,10 +3,10 @@ import enum
 import re
 from dataclasses import dataclass
 
-from ..meetups.models import Meetup, MeetupStatus
+from ..events.models import Meetup, MeetupStatus
 from ..registration.models import Registration, RegistrationStatus
 from ..registration.services import refresh_meetup, registration_for_ticket
-from .codes import ticket_code
+from ..shared.ticket_codes import ticket_code
 
 # What registration.services draws (secrets.token_urlsafe); codes.py accepts the same. Checked
 # before any query, so that junk in a URL never reaches the database.

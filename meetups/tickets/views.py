@@ -9,11 +9,11 @@ import unicodedata
 from flask import Blueprint, Response, abort, render_template, request
 
 from ..accounts.access import public
-from ..links import external_url
-from ..meetups.services import map_links
-from ..private_links import keep_private
+from ..events.services import map_links
 from ..registration.models import RegistrationStatus
 from ..registration.services import waitlist_position
+from ..shared.links import external_url
+from ..shared.private_links import keep_private
 from .calendar import ticket_event
 from .qr import MIMETYPES, qr_image
 from .services import Ticket, TicketState, find_ticket

@@ -13,7 +13,7 @@ from meetups.checkin.models import CheckIn
 from meetups.checkin.services import check_in_code
 from meetups.extensions import db
 from meetups.registration.services import register
-from meetups.tickets.codes import ticket_code
+from meetups.shared.ticket_codes import ticket_code
 
 from ..conftest import CHROMIUM
 from ..fake_camera import show

@@ -1,1 +1,0 @@
-"""Meetups: one evening in one city, 30 to 50 seats, face to face with the engineers."""

@@ -1,0 +1,44 @@
+"""Forms and form protections shared by every blueprint."""
+from flask import current_app, flash
+from flask_wtf import FlaskForm
+
+from ..errors import DomainError
+from ..extensions import csrf, limiter
+
+
+class EmptyForm(FlaskForm):
+    """A POST-only button (log out, delete…) still carries a CSRF token."""
+
+
+def public_write(view):
+    """Per-IP limit on a public form's POSTs (MEETUPS_RATELIMIT), counting refused attempts too.
+
+    The global CSRF check runs before Flask-Limiter's decorator would, so a forged or token-less
+    POST would go uncounted; such a view is exempt from the global check *because* its FlaskForm
+    validates the token itself (validate_on_submit) and re-renders with an error.
+    """
+    limited = limiter.limit(lambda: current_app.config["PUBLIC_WRITE_LIMIT"], methods=["POST"])(view)
+    csrf.exempt(limited)
+    return limited
+
+
+def show_field_errors(form: FlaskForm, error) -> None:
+    """A service's DomainError, shown under the fields it names (after validate_on_submit)."""
+    for name, message in error.fields.items():
+        field = getattr(form, name, None)
+        if field is not None:
+            field.errors.append(message)
+
+
+def show_on_form(form, error: DomainError) -> None:
+    """Each field the service refused gets its message; anything else is flashed."""
+    unplaced = []
+    for name, message in error.fields.items():
+        field = getattr(form, name, None)
+        if field is not None and hasattr(field, "errors"):
+            field.errors = [*field.errors, message]
+        else:
+            unplaced.append(message)
+    if unplaced or not error.fields:
+        flash(" ".join(unplaced) or error.message, "error")
+        form.form_errors.append(error.message)  # the page answers 422 even with no field to mark
