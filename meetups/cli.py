@@ -10,7 +10,7 @@ from .demo import load_demo
 from .events.cli import meetups_cli
 from .fans.cli import fans_cli
 from .feedback.cli import feedback_cli
-from .planning.cli import rank_command
+from .planning.cli import COMMANDS as PLANNING_COMMANDS
 from .registration.cli import MEETUP_COMMANDS, mail_cli
 from .shared.backup import backup_database
 from .shared.commands import run_service
@@ -20,7 +20,8 @@ from .tickets.cli import tickets_cli
 def register_cli(app) -> None:
     # A group's commands may come from the domains above the one that owns it: `cities rank`
     # needs the ranking (planning), `meetups cancel` the seats (registration).
-    cities_cli.add_command(rank_command)
+    for command in PLANNING_COMMANDS:
+        cities_cli.add_command(command)
     for command in MEETUP_COMMANDS:
         meetups_cli.add_command(command)
     for group in (cities_cli, fans_cli, users_cli, meetups_cli, tickets_cli, feedback_cli, mail_cli):

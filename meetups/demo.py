@@ -20,6 +20,7 @@ from .fans.models import Fan
 from .fans.services import import_fans
 from .feedback.models import FeedbackItem, FeedbackVote, FeedbackVoter
 from .feedback.services import change_status, record_note
+from .planning.ranking import store_host_geometry
 from .registration.models import Registration, RegistrationStatus
 from .registration.services import create_invite_codes, register
 from .shared.timeutil import to_local, utcnow
@@ -96,6 +97,8 @@ def load_demo(progress: Callable[[str], None] = lambda _message: None) -> DemoRe
     if db.session.scalar(select(func.count()).select_from(FeedbackItem)) == 0:
         progress("Filling the feedback pool…")
         _demo_feedback()
+    if store_host_geometry():
+        progress("Stored which candidate city serves each city (the ranking's host assignment)…")
     return DemoReport([(email, role, password) for email, role, password, _name in DEMO_ACCOUNTS])
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from meetups.extensions import db
 from meetups.registration.models import Registration
-from meetups.registration.services import cancel_registration, register
+from meetups.registration.services import cancel_registration, register, sweep_all
 from meetups.shared.timeutil import utcnow
 
 from .conftest import post_form
@@ -123,7 +123,7 @@ def test_an_offered_seat_can_be_accepted_from_the_manage_page(app, client, make_
     assert "Your seat at Offer meetup" in _mails_to(app, "fan30@example.com")
 
 
-def test_a_lapsed_offer_passes_on_when_the_page_is_opened(client, make_meetup):
+def test_a_lapsed_offer_shows_as_lapsed_and_passes_on_at_the_sweep(client, make_meetup):
     meetup = make_meetup(capacity=30, offer_hours=24)
     outcomes = _fill(meetup, 32)
     cancel_registration(outcomes[0].manage_token)
@@ -134,6 +134,8 @@ def test_a_lapsed_offer_passes_on_when_the_page_is_opened(client, make_meetup):
     page = _text(client.get(f"/manage/{outcomes[30].manage_token}"))
     assert "The seat offer lapsed" in page
     assert "Accept the seat" not in page
+    assert _status("fan31@example.com") == "waitlisted"  # reading the page changed nothing
+    assert sweep_all() == 1  # the sweep (cron) passes the seat on
     assert _status("fan31@example.com") == "offered"
     # Accepting from a page left open is refused with a message, not an error page.
     response = post_form(client, f"/manage/{outcomes[30].manage_token}/accept", {}, follow_redirects=True,

@@ -13,7 +13,8 @@ from meetups.accounts.services import issue_token
 from meetups.checkin.models import CheckIn
 from meetups.planning import ranking as ranking_module
 from meetups.planning.models import HostAssignmentSet
-from meetups.planning.ranking import RankingParameters, forget_cached_geometry, geodesic_km, parameters_from, rank_cities
+from meetups.planning.ranking import (RankingParameters, forget_cached_geometry, geodesic_km, parameters_from,
+                                     rank_cities, store_host_geometry)
 from meetups.errors import DomainError
 from meetups.extensions import db
 from meetups.fans.models import CityFanCount, Fan
@@ -215,6 +216,9 @@ def test_a_strict_import_that_fails_leaves_the_counts_alone(app, make_city):
 
 def test_the_host_assignment_is_stored_and_read_back_after_a_restart(world, monkeypatch):
     first = rank_cities(RankingParameters(min_fans=0)).as_json()
+    assert db.session.scalar(select(func.count()).select_from(HostAssignmentSet)) == 0  # reading writes nothing
+    assert store_host_geometry(RankingParameters(min_fans=0))  # `cities hosts`
+    assert not store_host_geometry(RankingParameters(min_fans=0))  # current: nothing to do
     assert db.session.scalar(select(func.count()).select_from(HostAssignmentSet)) == 1
     forget_cached_geometry()  # as after a restart: memory is empty, the stored set remains
 

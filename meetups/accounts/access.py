@@ -13,6 +13,8 @@ from ..extensions import csrf, login_manager
 from .models import Role, User
 from .services import user_for_token
 
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
 
 def public(view):
     view.access = "public"
@@ -42,10 +44,13 @@ def api_user() -> User | None:
     header = request.headers.get("Authorization", "")
     if header:
         scheme, _, token = header.partition(" ")
-        return user_for_token(token.strip()) if scheme.lower() == "bearer" else None
+        if scheme.lower() != "bearer":
+            return None
+        # A GET changes nothing, not even the token's last use: that is recorded by the writes.
+        return user_for_token(token.strip(), record_use=request.method not in SAFE_METHODS)
     if current_user.is_authenticated:
         # A browser session carries cookies on its own, so it must prove the page sent it.
-        if request.method not in ("GET", "HEAD", "OPTIONS"):
+        if request.method not in SAFE_METHODS:
             csrf.protect()
         return current_user._get_current_object()
     return None

@@ -85,9 +85,10 @@ _TOKEN_USED = update(_tokens).where(_tokens.c.id == bindparam("token_id")).value
 TOKEN_USE_RESOLUTION = timedelta(minutes=5)
 
 
-def user_for_token(token: str) -> User | None:
+def user_for_token(token: str, record_use: bool = True) -> User | None:
     """The active account behind a bearer token that is not revoked; None for anything else. The
-    token is random (256 bits), so its SHA-256 is a safe lookup key: no slow hash is needed."""
+    token is random (256 bits), so its SHA-256 is a safe lookup key: no slow hash is needed.
+    `record_use`: note when the token was last used (at most every TOKEN_USE_RESOLUTION)."""
     if not token.startswith(TOKEN_PREFIX):
         return None
     found = statements.first(_CALLER, {"token_hash": _token_hash(token)})
@@ -95,7 +96,7 @@ def user_for_token(token: str) -> User | None:
         return None
     token_id, last_used_at, *account = found
     now = utcnow()
-    if last_used_at is None or now - last_used_at > TOKEN_USE_RESOLUTION:
+    if record_use and (last_used_at is None or now - last_used_at > TOKEN_USE_RESOLUTION):
         statements.first(_TOKEN_USED, {"token_id": token_id, "now": now})
         db.session.commit()
     return _account(dict(zip(_USER_COLUMNS, account)))

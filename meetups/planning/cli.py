@@ -1,12 +1,17 @@
-"""`flask cities rank`: the cities ranked for the next meetup (a command of the gazetteer's
-`cities` group, added to it by meetups.cli)."""
+"""`flask cities rank` (the cities ranked for the next meetup) and `flask cities hosts` (store the
+ranking's host assignment): commands of the gazetteer's `cities` group, added to it by meetups.cli."""
 import json
 import unicodedata
 
 import click
 
 from ..errors import DomainError
-from .ranking import RankingParameters, parameters_from, rank_cities
+from .ranking import (
+    RankingParameters,
+    parameters_from,
+    rank_cities,
+    store_host_geometry,
+)
 
 _DEFAULTS = RankingParameters()
 
@@ -50,3 +55,21 @@ def _pad(text: str, width: int) -> str:
     """Left-aligned in `width` terminal columns: Chinese characters take two."""
     used = sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)
     return text + " " * max(1, width - used)
+
+
+@click.command("hosts")
+@click.option("--radius-km", default=_DEFAULTS.radius_km, show_default=True, help="As for `cities rank`.")
+@click.option("--min-population", default=_DEFAULTS.min_population, show_default=True, help="As for `cities rank`.")
+@click.option("--merge-km", default=_DEFAULTS.merge_km, show_default=True, help="As for `cities rank`.")
+def hosts_command(**options) -> None:
+    """Work out which candidate city serves each gazetteer city and store it, so that every server
+    process reads it instead of measuring (run it after `cities load`; the ranking works without
+    it, measuring once per process)."""
+    try:
+        stored = store_host_geometry(parameters_from(options))
+    except DomainError as error:
+        raise click.ClickException(f"{error.message} {error.fields}") from None
+    click.echo("host assignment stored" if stored else "the stored host assignment is current")
+
+
+COMMANDS = (rank_command, hosts_command)

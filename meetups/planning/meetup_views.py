@@ -33,7 +33,6 @@ from ..registration.services import (
     create_invite_codes,
     format_code,
     meetup_seats,
-    refresh_meetup,
     seat_counts,
     update_meetup,
 )
@@ -80,7 +79,6 @@ def new():
 @planners
 def detail(meetup_id: int):
     meetup = db.get_or_404(Meetup, meetup_id)
-    refresh_meetup(meetup.id)  # lapsed offers pass on before the planner reads the list
     people = attendees(meetup)
     waiting = [r for r in people if r.status == RegistrationStatus.WAITLISTED.value]
     return render_template(
@@ -145,7 +143,6 @@ def cancel(meetup_id: int):
 @planners
 def attendees_csv(meetup_id: int):
     meetup = db.get_or_404(Meetup, meetup_id)
-    refresh_meetup(meetup.id)
     people = attendees(meetup)
     position = 0
     rows = []

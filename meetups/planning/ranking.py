@@ -2,9 +2,11 @@
 
 The expensive part is geometry: which candidate host serves each gazetteer city. It depends only
 on the gazetteer and three parameters (radius, minimum population, merge distance), so it is
-computed once per parameter set (bounding-box prefilter, then geodesic distance), stored in
-`host_assignments` (a restart reads it back instead of measuring again) and kept in memory. It is
-recomputed when the gazetteer changes (its fingerprint, one aggregate query, is part of the key).
+computed once per parameter set (bounding-box prefilter, then geodesic distance) and kept in
+memory. `store_host_geometry` (the `cities hosts` command, run after `cities load`; the demo runs
+it too) stores it in `host_assignments`, so that every server process and a restart read it back
+instead of measuring again; reading a ranking never writes. It is recomputed when the gazetteer
+changes (its fingerprint, one aggregate query, is part of the key).
 
 Fans are never counted here: `city_fan_counts` (fans.counts) holds fans per home city, kept up to
 date by the import and by every change to a fan. A warm ranking therefore reads O(cities) rows.
@@ -199,20 +201,37 @@ _memory_lock = threading.Lock()
 
 
 def host_geometry(parameters: RankingParameters) -> Geometry:
-    """From memory, else from the stored set, else computed (and stored)."""
+    """From memory, else from the stored set, else computed and kept in memory (not stored: a
+    ranking is read by GET requests, which change nothing; `store_host_geometry` stores it)."""
     fingerprint = gazetteer_fingerprint()
     key = (parameters.geometry_key, fingerprint)
     found = _memory.get(key)
     if found is None:
-        found = _stored_geometry(parameters.geometry_key, fingerprint)
-        if found is None:
-            found = compute_geometry(parameters)
-            _store_geometry(parameters.geometry_key, fingerprint, found)
-        with _memory_lock:
-            if len(_memory) >= MAX_SETS_KEPT:
-                _memory.clear()
-            _memory[key] = found
+        found = _stored_geometry(parameters.geometry_key, fingerprint) or compute_geometry(parameters)
+        _remember(key, found)
     return found
+
+
+def store_host_geometry(parameters: RankingParameters | None = None) -> bool:
+    """Store the host assignment for these parameters (the defaults when None) unless the stored
+    one is current, so that every process and a restart read it back instead of measuring; True
+    when it was stored now. In a transaction of its own (the `cities hosts` command, the demo)."""
+    parameters = parameters or RankingParameters()
+    fingerprint = gazetteer_fingerprint()
+    if _stored_geometry(parameters.geometry_key, fingerprint) is not None:
+        db.session.rollback()
+        return False
+    geometry = _memory.get((parameters.geometry_key, fingerprint)) or compute_geometry(parameters)
+    _store_geometry(parameters.geometry_key, fingerprint, geometry)
+    _remember((parameters.geometry_key, fingerprint), geometry)
+    return True
+
+
+def _remember(key: tuple[str, str], geometry: Geometry) -> None:
+    with _memory_lock:
+        if len(_memory) >= MAX_SETS_KEPT:
+            _memory.clear()
+        _memory[key] = geometry
 
 
 def gazetteer_fingerprint() -> str:

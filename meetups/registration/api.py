@@ -15,7 +15,7 @@ from ..shared.json_input import MAX_ID, text_fields
 from ..shared.links import external_url
 from ..shared.ticket_codes import ticket_code
 from ..shared.timeutil import utcnow
-from .services import cancel_registration, refresh_meetup, register, seat_counts
+from .services import cancel_registration, register, seat_counts
 
 bp = Blueprint("registration_api", __name__, url_prefix="/api")
 
@@ -41,7 +41,6 @@ def meetup_list():
 @bp.route(f"/meetups/<int(max={MAX_ID}):meetup_id>")
 @public
 def meetup_detail(meetup_id: int):
-    refresh_meetup(meetup_id)  # lapsed offers pass on before the counts are read
     meetup = db.session.get(Meetup, meetup_id)
     if meetup is None or not meetup.is_listed:
         raise DomainError("not_found", _("There is no such meetup."), status=404)

@@ -1,8 +1,11 @@
 """The commands that move seats, added to the `meetups` group by meetups.cli (cancel a meetup,
 hand out invite codes, sweep lapsed offers for cron), and `flask mail …`: the mail queue (cron)."""
+import time
+
 import click
 from flask.cli import AppGroup
 
+from ..extensions import db
 from ..shared.commands import run_service
 from . import mailing
 from .services import cancel_meetup, create_invite_codes, format_code, sweep_all
@@ -41,9 +44,17 @@ def codes_command(meetup_id: int, count: int, label: str) -> None:
 
 
 @click.command("sweep")
-def sweep_command() -> None:
-    """Pass lapsed seat offers on and seat the waiting lists (run it from cron, e.g. every 5 minutes)."""
-    click.echo(f"promoted {sweep_all()} fans")
+@click.option("--every", type=click.IntRange(min=1), metavar="SECONDS",
+              help="Sweep again every SECONDS until stopped (a service of its own, instead of cron).")
+def sweep_command(every: int | None) -> None:
+    """Pass lapsed seat offers on and seat the waiting lists (freed seats, released invite-code
+    holds): run it from cron every minute, or keep `--every 60` running. Pages never do it."""
+    while True:
+        click.echo(f"promoted {sweep_all()} fans")
+        if every is None:
+            return
+        db.session.remove()  # a fresh session each round: nothing read in one round is kept
+        time.sleep(every)
 
 
 MEETUP_COMMANDS = (cancel_command, codes_command, sweep_command)

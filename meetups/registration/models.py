@@ -83,6 +83,11 @@ class Registration(db.Model):
     def is_cancelled(self) -> bool:
         return self.status == RegistrationStatus.CANCELLED.value
 
+    def offer_lapsed(self, now: datetime) -> bool:
+        """An offered seat past its deadline: it passes to the next fan at the next sweep (or the
+        next change to the meetup's seats), and until then nobody can accept it."""
+        return self.status == RegistrationStatus.OFFERED.value and self.offer_expires_at <= now
+
     def __repr__(self) -> str:
         return f"<Registration {self.id} {self.email} {self.status}>"
 

@@ -314,7 +314,8 @@ def accept_offer(token: str, now: datetime | None = None) -> Registration:
 
 def refresh_meetup(meetup_id: int, now: datetime | None = None) -> list[Registration]:
     """Pass on lapsed offers and give free seats to the waiting list, if anything is due; cheap
-    when nothing is (pages and the API call this on access, `meetups sweep` from cron)."""
+    when nothing is. The sweep (`sweep_all`, `meetups sweep` from cron) calls it for every meetup;
+    pages never do: reading a page changes nothing."""
     now = now or utcnow()
     meetup = db.session.get(Meetup, meetup_id)
     if meetup is None or not _is_due(meetup, now):
@@ -330,7 +331,8 @@ def refresh_meetup(meetup_id: int, now: datetime | None = None) -> list[Registra
 
 
 def sweep_all(now: datetime | None = None) -> int:
-    """`meetups sweep`: refresh every meetup still to come; the number of fans promoted."""
+    """The sweep (`meetups sweep`, from cron): refresh every meetup still to come; the number of
+    fans promoted. Registering, cancelling and accepting an offer sweep their own meetup first."""
     now = now or utcnow()
     ids = db.session.scalars(select(Meetup.id).where(
         Meetup.status.in_((MeetupStatus.PUBLISHED.value, MeetupStatus.CLOSED.value)), Meetup.starts_at > now))

@@ -31,7 +31,6 @@ from .services import (
     cancel_registration,
     closed_message,
     meetup_seats,
-    refresh_meetup,
     register,
     registration_for_token,
     seat_counts,
@@ -69,7 +68,6 @@ def upcoming():
 @public_write
 @public
 def meetup(meetup_id: int):
-    refresh_meetup(meetup_id)  # lapsed offers pass on before anyone reads the seat counts
     meetup = db.session.get(Meetup, meetup_id)
     if meetup is None or not meetup.is_listed:
         abort(404)
@@ -166,7 +164,6 @@ def accept(token: str):
 
 def _manage_page(token: str, cancel_form: CancelForm, status: int):
     registration = registration_for_token(token)  # DomainError not_found → the 404 page
-    refresh_meetup(registration.meetup_id)  # a lapsed offer passes on before the fan reads it
     meetup = registration.meetup
     ticket_ref = registration.ticket_ref
     return keep_private(make_response(render_template(

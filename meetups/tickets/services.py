@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from ..events.models import Meetup, MeetupStatus
 from ..registration.models import Registration, RegistrationStatus
-from ..registration.services import refresh_meetup, registration_for_ticket
+from ..registration.services import registration_for_ticket
 from ..shared.ticket_codes import ticket_code
 
 # What registration.services draws (secrets.token_urlsafe); codes.py accepts the same. Checked
@@ -46,12 +46,6 @@ def find_ticket(ref: str) -> Ticket | None:
     registration = registration_for_ticket(ref)
     if registration is None or not registration.meetup.is_listed:
         return None
-    if registration.status in (RegistrationStatus.WAITLISTED.value, RegistrationStatus.OFFERED.value):
-        # Lapsed offers pass on and free seats go to the line on access, as on the meetup page.
-        refresh_meetup(registration.meetup_id)
-        registration = registration_for_ticket(ref)
-        if registration is None:
-            return None
     if registration.meetup.status == MeetupStatus.CANCELLED.value:
         return Ticket(registration, TicketState.MEETUP_CANCELLED)
     if registration.status == RegistrationStatus.CONFIRMED.value:

@@ -14,6 +14,7 @@ from ..registration.models import RegistrationStatus
 from ..registration.services import waitlist_position
 from ..shared.links import external_url
 from ..shared.private_links import keep_private
+from ..shared.timeutil import utcnow
 from .calendar import ticket_event
 from .qr import MIMETYPES, qr_image
 from .services import Ticket, TicketState, find_ticket
@@ -34,7 +35,7 @@ def ticket(ref: str):
     if found is None:
         abort(404)
     registration, meetup = found.registration, found.meetup
-    context = {"ticket": found, "registration": registration, "meetup": meetup}
+    context = {"ticket": found, "registration": registration, "meetup": meetup, "now": utcnow()}
     if found.state is TicketState.VALID:
         context["maps"] = map_links(meetup)
     elif registration.status == RegistrationStatus.WAITLISTED.value:
