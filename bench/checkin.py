@@ -13,7 +13,7 @@ from pathlib import Path
 
 from bench._cpu import Meter, ceiling
 from bench.registration_rush import Load
-from tests.servers import connect, gunicorn, live_instance, request
+from harness.servers import connect, gunicorn, live_instance, request
 
 TICKETS = 50
 ROUNDS = 10

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from bench._cpu import Budget, Meter, ceiling
-from tests.servers import connect, gunicorn, postgres_instance, request, sqlite_instance
+from harness.servers import connect, gunicorn, postgres_instance, request, sqlite_instance
 
 ATTEMPTS = 1_000
 CLIENTS = 32

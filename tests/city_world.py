@@ -6,9 +6,9 @@ With PARAMETERS and the default 100 km radius (fans per 100 000 people):
 Kunming 18.0, Chengdu 15.0, Lanzhou 8.0, Wuhan 5.0, then Harbin (2 fans: not eligible).
 With a 150 km radius Chengdu has 30 + 10 fans: 20.0, and leads.
 """
-from meetups.planning.ranking import forget_cached_geometry
 from meetups.extensions import db
 from meetups.fans.models import Fan
+from meetups.planning.ranking import forget_cached_geometry
 
 PARAMETERS = {"min_population": "100000", "min_fans": "15"}
 QUERY = "min_population=100000&min_fans=15"

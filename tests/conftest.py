@@ -1,25 +1,35 @@
 """Fixtures: an app per test on SQLite and (with MEETUPS_TEST_POSTGRES_URL) PostgreSQL, factories,
-a login helper, a CLI runner and a live server for browser tests."""
+a login helper, a CLI runner and a live server for browser tests; the objects and helpers that
+several test modules share (one Chengdu, a planner signed in, a meetup tonight, the outbox, a page
+as a person reads it). Test modules import from here, never from each other."""
 import os
 import re
 import shutil
 import threading
 from datetime import timedelta
+from email import message_from_bytes
+from email.header import decode_header, make_header
 from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, func, select, text
 from werkzeug.serving import make_server
 
 from meetups import create_app
 from meetups.accounts.services import create_user
+from meetups.checkin.services import check_in_registration
 from meetups.cities.models import City, CityName
 from meetups.cities.services import _name_rows, load_gazetteer
-from meetups.extensions import db
 from meetups.events.models import Meetup
+from meetups.extensions import db
+from meetups.feedback.services import record_note
+from meetups.registration.services import register
+from meetups.shared.mail import outbox_path
 from meetups.shared.timeutil import utcnow
+
+from .city_world import build_world
 
 POSTGRES_URL = os.environ.get("MEETUPS_TEST_POSTGRES_URL")
 CHROMIUM = "/usr/bin/chromium"
@@ -217,6 +227,123 @@ def make_meetup(app, make_city):
         return meetup
 
     return make
+
+
+# --- shared objects: one Chengdu, the staff, a meetup tonight ---------------------------------
+
+@pytest.fixture
+def chengdu(make_city):
+    """Chengdu where the gazetteer has it, with its Chinese name and province."""
+    return make_city("Chengdu", lat=30.66667, lon=104.06667, name_zh="成都", province="Sichuan")
+
+
+@pytest.fixture
+def planner(client, auth, make_user):
+    """The test client, signed in as a planner (plan@example.com)."""
+    make_user("planner", email="plan@example.com")
+    auth.login("plan@example.com")
+    return client
+
+
+@pytest.fixture
+def engineer(make_user):
+    """An engineer's account (eng@example.com), not signed in."""
+    return make_user("engineer", email="eng@example.com", name="Engineer Wang")
+
+
+@pytest.fixture
+def staff(make_user):
+    """A door staff account (door@example.com, "Door one"), not signed in."""
+    return make_user("staff", email="door@example.com", name="Door one")
+
+
+@pytest.fixture
+def meetup(make_meetup, chengdu):
+    """Tonight's "Chengdu evening" at the Fan hall, published, starting in a little over an hour."""
+    return make_meetup(city=chengdu, title="Chengdu evening", venue_name="Fan hall", days_from_now=0.05)
+
+
+@pytest.fixture
+def city_world(app, make_city):
+    """tests/city_world.py's small constructed country, built anew: its cities by key ("chengdu", …)."""
+    return build_world(make_city)
+
+
+@pytest.fixture
+def ticket_key_from_instance(monkeypatch):
+    """A developer's MEETUPS_TICKET_KEY must not decide which key the tests sign with. (Modules that
+    sign tickets use it: `pytestmark = pytest.mark.usefixtures("ticket_key_from_instance")`.)"""
+    monkeypatch.delenv("MEETUPS_TICKET_KEY", raising=False)
+    monkeypatch.delenv("MEETUPS_TICKET_KEYS_PREVIOUS", raising=False)
+
+
+def limited_app(app, **config):
+    """A second app on the same database and instance folder as `app`, with `config` on top
+    (a rate limit, its storage)."""
+    return create_app(_config(app.config["SQLALCHEMY_DATABASE_URI"], Path(app.instance_path), **config))
+
+
+@pytest.fixture
+def limited_client(app):
+    """A second app on the same database with a limit of 3 public writes a minute per address."""
+    limited = limited_app(app, RATELIMIT="3 per minute")
+    yield limited.test_client()
+    with limited.app_context():
+        db.engine.dispose()
+
+
+# --- shared helpers: fans, feedback notes, the outbox, pages --------------------------------
+
+def register_fans(meetup, count: int, prefix: str = "fan", start: int = 0, **fields):
+    """`count` fans register one after another: "fan 0" <fan0@example.com>, "fan 1" … (another
+    `prefix` for another crowd, numbered from `start`); their outcomes, in order."""
+    return [register(meetup.id, name=f"{prefix} {number}", email=f"{prefix}{number}@example.com", **fields)
+            for number in range(start, start + count)]
+
+
+def inside(meetup, staff, name="Li Lei", email="li@example.com", locale="en", question=""):
+    """A fan registered and checked in at the door."""
+    outcome = register(meetup.id, name=name, email=email, locale=locale, question=question)
+    check_in_registration(meetup.id, outcome.registration.id, user=staff)
+    return outcome.registration
+
+
+def note(meetup, engineer, question="Battery drains overnight", **fields):
+    """An engineer's note of a question asked at `meetup` (a new feedback item unless linked)."""
+    return record_note(meetup.id, engineer, question=question, answer=fields.pop("answer", "We are on it"), **fields)
+
+
+def mails_to(app, address):
+    """The messages in the outbox (of the app whose context is open) addressed to `address`, oldest first."""
+    found = []
+    for path in sorted((outbox_path()).glob("*.eml")):
+        message = message_from_bytes(path.read_bytes())
+        if message["To"] == address:
+            found.append(message)
+    return found
+
+
+def body(message) -> str:
+    return message.get_payload(decode=True).decode()
+
+
+def subject(message) -> str:
+    """The subject as the fan reads it (RFC 2047 encoded words decoded)."""
+    return str(make_header(decode_header(message["Subject"])))
+
+
+def page_text(response) -> str:
+    """The page as a person reads it: tags dropped, whitespace collapsed."""
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", response.get_data(as_text=True)))
+
+
+def page_html(response) -> str:
+    """The page's HTML, tags and all."""
+    return response.get_data(as_text=True)
+
+
+def meetup_count() -> int:
+    return db.session.scalar(select(func.count()).select_from(Meetup))
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from sqlalchemy import select
 from meetups.accounts.models import ApiToken, User
 from meetups.extensions import db
 
-from .conftest import csrf_token, post_form
+from .conftest import csrf_token, limited_app, post_form
 
 ROLES = ("admin", "planner", "staff", "engineer")
 
@@ -217,18 +217,8 @@ def test_users_token_for_unknown_user_fails(runner):
     assert "No account for nobody@example.com" in result.output
 
 
-def _limited_app(app, **config):
-    from pathlib import Path
-
-    from meetups import create_app
-
-    from .conftest import _config
-
-    return create_app(_config(app.config["SQLALCHEMY_DATABASE_URI"], Path(app.instance_path), **config))
-
-
 def test_login_attempts_are_rate_limited_per_ip(app):
-    client = _limited_app(app, RATELIMIT="3 per minute").test_client()
+    client = limited_app(app, RATELIMIT="3 per minute").test_client()
     answers = [client.post("/login", data={"email": "x@example.com", "password": "guess"}).status_code
                for _ in range(4)]
     assert answers[:3] == [422, 422, 422]  # refused for want of a CSRF token, but counted
@@ -248,7 +238,7 @@ def test_rate_limit_storage_can_be_redis(app):
     # Counts are kept per client address; a fresh one per run keeps earlier runs' counts out.
     address = {"REMOTE_ADDR": f"127.{random.randrange(256)}.{random.randrange(256)}.{random.randrange(1, 255)}"}
     # Two app instances (two server processes in production) share one count through Redis.
-    first, second = _limited_app(app, **config).test_client(), _limited_app(app, **config).test_client()
+    first, second = limited_app(app, **config).test_client(), limited_app(app, **config).test_client()
     assert first.post("/login", data={}, environ_base=address).status_code == 422
     assert second.post("/login", data={}, environ_base=address).status_code == 422
     assert first.post("/login", data={}, environ_base=address).status_code == 429

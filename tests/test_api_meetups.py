@@ -6,9 +6,9 @@ import pytest
 from sqlalchemy import func, select
 
 from meetups.extensions import db
-from meetups.shared.mail import outbox_path
 from meetups.registration.models import Registration
 from meetups.registration.services import create_invite_codes, format_code
+from meetups.shared.mail import outbox_path
 from meetups.shared.ticket_codes import verify
 from meetups.shared.timeutil import utcnow
 
@@ -96,7 +96,7 @@ def test_list_puts_the_nearest_meetup_first_for_a_city(client, make_city, make_m
 
 
 def test_nearest_first_measures_to_the_venue_pin_when_there_is_one(client, make_city, make_meetup):
-    home = make_city("Homeville", lat=30.0, lon=104.0)
+    make_city("Homeville", lat=30.0, lon=104.0)
     near_city = make_city("Nearville", lat=30.0, lon=104.5)  # 48 km from home
     far_city = make_city("Farville", lat=30.0, lon=105.0)  # 96 km, but its venue is 19 km from home
     make_meetup(city=near_city, days_from_now=2, title="Near city")
@@ -301,22 +301,6 @@ def test_bad_manage_tokens_are_refused(client, make_meetup, body, status, code):
 
 
 # --- protection ----------------------------------------------------------------------------
-
-@pytest.fixture
-def limited_client(app):
-    """A second app on the same database with a limit of 3 public writes a minute per address."""
-    from pathlib import Path
-
-    from meetups import create_app
-
-    from .conftest import _config
-
-    limited = create_app(_config(app.config["SQLALCHEMY_DATABASE_URI"], Path(app.instance_path),
-                                 RATELIMIT="3 per minute"))
-    yield limited.test_client()
-    with limited.app_context():
-        db.engine.dispose()
-
 
 def test_public_writes_are_rate_limited_per_ip_with_a_json_answer(limited_client, make_meetup):
     meetup = make_meetup()

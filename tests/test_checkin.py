@@ -28,35 +28,14 @@ from meetups.checkin.services import (
 )
 from meetups.errors import DomainError
 from meetups.extensions import db
-from meetups.registration.services import cancel_meetup
 from meetups.registration.models import Registration
-from meetups.registration.services import cancel_registration, register
+from meetups.registration.services import cancel_meetup, cancel_registration, register
 from meetups.shared.ticket_codes import ticket_code
 from meetups.shared.timeutil import to_local, utcnow
 
 from .conftest import csrf_token
 
-
-@pytest.fixture(autouse=True)
-def ticket_key_from_instance(monkeypatch):
-    """A developer's MEETUPS_TICKET_KEY must not decide which key the tests sign with."""
-    monkeypatch.delenv("MEETUPS_TICKET_KEY", raising=False)
-    monkeypatch.delenv("MEETUPS_TICKET_KEYS_PREVIOUS", raising=False)
-
-
-@pytest.fixture
-def chengdu(make_city):
-    return make_city("Chengdu", lat=30.66667, lon=104.06667, name_zh="成都")
-
-
-@pytest.fixture
-def meetup(make_meetup, chengdu):
-    return make_meetup(city=chengdu, title="Chengdu evening", venue_name="Fan hall", days_from_now=1)
-
-
-@pytest.fixture
-def staff(make_user):
-    return make_user("staff", email="door@example.com", name="Door one")
+pytestmark = pytest.mark.usefixtures("ticket_key_from_instance")
 
 
 @pytest.fixture

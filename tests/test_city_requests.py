@@ -3,7 +3,6 @@ the emailed link (a button, not the link itself), withdrawn from the same link; 
 API, the counts the ranking shows, and Chinese."""
 import re
 from datetime import timedelta
-from email.header import decode_header, make_header
 
 import pytest
 from sqlalchemy import event, select
@@ -27,16 +26,9 @@ from meetups.extensions import db
 from meetups.shared.private_links import link_token
 from meetups.shared.timeutil import utcnow
 
-from .conftest import csrf_token, post_form
-from .test_api_meetups import limited_client  # noqa: F401  (a fixture: the same app, 3 public writes a minute)
-from .test_registration import body, mails_to
+from .conftest import body, csrf_token, mails_to, page_text, post_form, subject
 
 _LINK = re.compile(r"https?://\S+/cities/requests/(\S+)")
-
-
-def _text(response) -> str:
-    """The page as a person reads it: tags dropped, whitespace collapsed."""
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", response.get_data(as_text=True)))
 
 
 def _requests() -> list[CityRequest]:
@@ -44,18 +36,9 @@ def _requests() -> list[CityRequest]:
     return db.session.scalars(select(CityRequest).order_by(CityRequest.id)).all()
 
 
-def _subject(mail) -> str:
-    return str(make_header(decode_header(mail["Subject"])))
-
-
 def _link_token(app, address: str, which: int = -1) -> str:
     """The token of the link in the (last) email sent to `address`."""
     return _LINK.search(body(mails_to(app, address)[which])).group(1)
-
-
-@pytest.fixture
-def chengdu(make_city):
-    return make_city("Chengdu", lat=30.66, lon=104.07, name_zh="成都", province="Sichuan")
 
 
 @pytest.fixture
@@ -76,7 +59,7 @@ def test_asking_mails_a_link_and_counts_nothing_until_it_is_confirmed(app, cheng
     assert confirmed_requests_by_city() == {}
 
     [mail] = mails_to(app, "li.lei@example.com")
-    assert _subject(mail) == "Confirm your request for a meetup in Chengdu"
+    assert subject(mail) == "Confirm your request for a meetup in Chengdu"
     assert "Hello Li Lei," in body(mail)
     token = _link_token(app, "li.lei@example.com")
     assert token == request_token(city_request)
@@ -266,7 +249,7 @@ def _ask(client, data: dict, follow_redirects: bool = True):
 def test_asking_on_the_page_mails_a_link_whose_button_confirms(app, client, chengdu):
     response = _ask(client, {"city": "成都", "email": "Fan@Example.com", "name": "Fan"}, follow_redirects=False)
     assert response.status_code == 302
-    page = _text(client.get(response.headers["Location"]))
+    page = page_text(client.get(response.headers["Location"]))
     assert "Check your email" in page
     assert "We sent a link to fan@example.com" in page and "a meetup in Chengdu" in page
 
@@ -276,12 +259,12 @@ def test_asking_on_the_page_mails_a_link_whose_button_confirms(app, client, chen
     # Opening the link (as a mail scanner would) only shows the button.
     opened = client.get(link)
     assert opened.status_code == 200
-    assert "Confirm your request" in _text(opened) and "Yes, count my request" in _text(opened)
+    assert "Confirm your request" in page_text(opened) and "Yes, count my request" in page_text(opened)
     assert opened.headers["Referrer-Policy"] == "no-referrer" and "no-store" in opened.headers["Cache-Control"]
     assert confirmed_requests_by_city() == {}
 
     confirmed = post_form(client, f"/cities/requests/{token}/confirm", {}, True, form_url=link)
-    page = _text(confirmed)
+    page = page_text(confirmed)
     assert "Thank you! Your request for a meetup in Chengdu counts." in page
     assert "Your request counts" in page and "Yes, count my request" not in page
     assert confirmed_requests_by_city() == {chengdu.geonameid: 1}
@@ -300,7 +283,7 @@ def test_a_field_error_re_renders_the_form_with_422_and_writes_nothing(app, clie
     response = _ask(client, {**data, "name": "Kept"})
     assert response.status_code == 422
     html = response.get_data(as_text=True)
-    assert message in _text(response)
+    assert message in page_text(response)
     assert re.search(rf'id="{field}"[^>]*aria-invalid="true"', html) or re.search(
         rf'aria-invalid="true"[^>]*id="{field}"', html)
     assert 'value="Kept"' in html  # what the fan typed is still there
@@ -310,13 +293,13 @@ def test_a_field_error_re_renders_the_form_with_422_and_writes_nothing(app, clie
 def test_asking_without_the_csrf_token_is_refused(app, client, chengdu):
     response = client.post("/cities/ask", data={"city": "Chengdu", "email": "a@example.com"})
     assert response.status_code == 400
-    assert "This form has expired" in _text(response)
+    assert "This form has expired" in page_text(response)
     assert _requests() == []
 
 
 def test_confirming_or_withdrawing_without_the_csrf_token_changes_nothing(app, client, chengdu):
     token = request_token(ask_for_city(city="Chengdu", email="a@example.com").city_request)
-    page = _text(client.post(f"/cities/requests/{token}/confirm", follow_redirects=True))
+    page = page_text(client.post(f"/cities/requests/{token}/confirm", follow_redirects=True))
     assert "This form has expired" in page
     assert confirmed_requests_by_city() == {}
     confirm_request(token)
@@ -328,7 +311,7 @@ def test_withdrawing_on_the_page_and_counting_again(app, client, chengdu):
     token = request_token(ask_for_city(city="Chengdu", email="a@example.com").city_request)
     confirm_request(token)
     url = f"/cities/requests/{token}"
-    page = _text(post_form(client, f"{url}/withdraw", {}, True, form_url=url))
+    page = page_text(post_form(client, f"{url}/withdraw", {}, True, form_url=url))
     assert "Your request is withdrawn" in page and "Count my request again" in page
     assert "Withdraw my request" not in page
     assert confirmed_requests_by_city() == {}
@@ -341,7 +324,7 @@ def test_a_bad_link_is_a_clear_404(client, chengdu, token):
     ask_for_city(city="Chengdu", email="a@example.com")
     response = client.get(f"/cities/requests/{token}")
     assert response.status_code == 404
-    assert "This link is not valid (was it copied in full?)." in _text(response)
+    assert "This link is not valid (was it copied in full?)." in page_text(response)
     forged = client.post(f"/cities/requests/{token}/confirm", data={"csrf_token": csrf_token(client, "/cities/ask")})
     assert forged.status_code == 404
     assert confirmed_requests_by_city() == {}
@@ -349,7 +332,7 @@ def test_a_bad_link_is_a_clear_404(client, chengdu, token):
 
 def test_asking_again_on_the_page_once_confirmed_says_so_kindly(app, client, chengdu):
     confirm_request(request_token(ask_for_city(city="Chengdu", email="a@example.com").city_request))
-    page = _text(_ask(client, {"city": "chengdu", "email": "a@example.com"}))
+    page = page_text(_ask(client, {"city": "chengdu", "email": "a@example.com"}))
     assert "You have already asked for Chengdu" in page
     assert "is confirmed and counts" in page
     assert len(_requests()) == 1 and len(mails_to(app, "a@example.com")) == 1
@@ -357,7 +340,7 @@ def test_asking_again_on_the_page_once_confirmed_says_so_kindly(app, client, che
 
 def test_asking_again_on_the_page_soon_says_the_link_is_on_its_way(app, client, chengdu):
     _ask(client, {"city": "Chengdu", "email": "a@example.com"})
-    page = _text(_ask(client, {"city": "成都", "email": "a@example.com"}))
+    page = page_text(_ask(client, {"city": "成都", "email": "a@example.com"}))
     assert "a few minutes ago, so we did not send another one" in page
     assert len(mails_to(app, "a@example.com")) == 1
 
@@ -385,7 +368,7 @@ def test_the_meetup_list_links_to_the_ask_page_with_the_known_city(client, cheng
     assert "/cities/ask?city=%E6%88%90%E9%83%BD" in zh  # 成都, as the fan reads it
 
 
-def test_asking_is_rate_limited_per_ip(limited_client, chengdu):  # noqa: F811
+def test_asking_is_rate_limited_per_ip(limited_client, chengdu):
     client = limited_client
     answers = [client.post("/cities/ask", data={"city": "Chengdu", "email": f"a{n}@example.com"}).status_code
                for n in range(4)]
@@ -437,7 +420,7 @@ def test_api_refuses_a_body_that_is_not_an_object(client, chengdu):
     assert answer.get_json()["error"]["code"] == "bad_request"
 
 
-def test_api_is_rate_limited_per_ip(limited_client, chengdu):  # noqa: F811
+def test_api_is_rate_limited_per_ip(limited_client, chengdu):
     answers = [_api_ask(limited_client, city="Chengdu", email=f"a{n}@example.com") for n in range(4)]
     assert [answer.status_code for answer in answers] == [202, 202, 202, 429]
     assert answers[3].get_json()["error"]["code"] == "rate_limited"
@@ -448,22 +431,22 @@ def test_api_is_rate_limited_per_ip(limited_client, chengdu):  # noqa: F811
 
 def test_the_pages_and_the_email_in_chinese(app, client, chengdu):
     client.get("/lang/zh")
-    page = _text(client.get("/cities/ask"))
+    page = page_text(client.get("/cities/ask"))
     assert "申请在你的城市办同城会" in page and "你所在的城市" in page
     assert "Ask for a meetup" not in page
 
     refused = _ask(client, {"city": "亚特兰蒂斯", "email": "a@example.com"})
     assert refused.status_code == 422
-    assert "找不到叫“亚特兰蒂斯”的城市" in _text(refused)
+    assert "找不到叫“亚特兰蒂斯”的城市" in page_text(refused)
 
-    sent = _text(_ask(client, {"city": "Chengdu", "email": "wang@example.com", "name": "王芳"}))
+    sent = page_text(_ask(client, {"city": "Chengdu", "email": "wang@example.com", "name": "王芳"}))
     assert "请查收邮件" in sent and "我们已把链接发到 wang@example.com" in sent and "在成都办同城会" in sent
 
     [mail] = mails_to(app, "wang@example.com")
-    assert _subject(mail) == "请确认：你希望在成都办同城会"
+    assert subject(mail) == "请确认：你希望在成都办同城会"
     text = body(mail)
     assert "王芳，你好：" in text and "Hello" not in text
-    opened = _text(client.get(_LINK.search(text).group(0)))
+    opened = page_text(client.get(_LINK.search(text).group(0)))
     assert "确认你的申请" in opened and "确认，计入我的申请" in opened
 
 
@@ -471,5 +454,5 @@ def test_the_api_mails_in_the_language_asked_for(app, client, chengdu):
     _api_ask(client, city="Chengdu", email="en@example.com")
     client.post("/api/cities/requests", json={"city": "Chengdu", "email": "zh@example.com"},
                 headers={"Accept-Language": "zh-CN,zh;q=0.9"})
-    assert _subject(mails_to(app, "en@example.com")[0]) == "Confirm your request for a meetup in Chengdu"
-    assert _subject(mails_to(app, "zh@example.com")[0]) == "请确认：你希望在成都办同城会"
+    assert subject(mails_to(app, "en@example.com")[0]) == "Confirm your request for a meetup in Chengdu"
+    assert subject(mails_to(app, "zh@example.com")[0]) == "请确认：你希望在成都办同城会"

@@ -8,8 +8,9 @@ from email.header import decode_header, make_header
 
 import pytest
 
+from harness.servers import connect, gunicorn, live_instance, request
+
 from .conftest import POSTGRES_URL
-from .servers import connect, gunicorn, live_instance, request
 
 WORKERS = 4
 

@@ -4,11 +4,11 @@ from sqlalchemy import func, select
 from meetups.accounts.models import User
 from meetups.cities.models import City
 from meetups.demo import DEMO_FANS
+from meetups.events.models import Meetup
 from meetups.extensions import db
 from meetups.fans.models import Fan
-from meetups.shared.mail import outbox_path
-from meetups.events.models import Meetup
 from meetups.registration.services import meetup_seats
+from meetups.shared.mail import outbox_path
 
 
 def _counts():

@@ -15,15 +15,14 @@ CONFIG = re.compile(r'<script type="application/json" id="door-config">(.*?)</sc
 
 
 @pytest.fixture
-def tonight(make_city, make_meetup):
-    chengdu = make_city("Chengdu", name_zh="成都")
+def tonight(chengdu, make_meetup):
     return make_meetup(city=chengdu, title="Chengdu fan meetup", days_from_now=0.05, venue_name="Tianfu Software Park")
 
 
 @pytest.fixture
-def door_staff(make_user, auth):
-    make_user("staff", email="door@example.com", name="Wang Fang")
-    auth.login("door@example.com")
+def door_staff(staff, auth):
+    """Conftest's door staff, signed in."""
+    auth.login(staff.email)
 
 
 def door_config(client, meetup_id: int, **query) -> dict:

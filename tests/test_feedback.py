@@ -7,55 +7,31 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from meetups.checkin.services import check_in_registration
 from meetups.errors import DomainError
 from meetups.extensions import db
 from meetups.feedback import search, services
 from meetups.feedback.models import FeedbackItem, FeedbackNote, FeedbackStatusChange, FeedbackVote, FeedbackVoter
-from meetups.feedback.services import (cast_vote, change_status, confirm_voter, merge_items, pool, record_note,
-                                       suggestions, withdraw_vote)
+from meetups.feedback.services import (
+    cast_vote,
+    change_status,
+    confirm_voter,
+    merge_items,
+    pool,
+    record_note,
+    suggestions,
+    withdraw_vote,
+)
 from meetups.registration.services import register
 from meetups.shared.timeutil import utcnow
 
-from .test_registration import body, mails_to
+from .conftest import body, inside, mails_to, note
 
 _VOTER_LINK = re.compile(r"https?://\S+/feedback/voters/(\S+)")
 
 
 @pytest.fixture
-def chengdu(make_city):
-    return make_city("Chengdu", lat=30.66667, lon=104.06667, name_zh="成都")
-
-
-@pytest.fixture
 def wuhan(make_city):
     return make_city("Wuhan", lat=30.58, lon=114.27, name_zh="武汉")
-
-
-@pytest.fixture
-def meetup(make_meetup, chengdu):
-    return make_meetup(city=chengdu, title="Chengdu evening", days_from_now=0.05)
-
-
-@pytest.fixture
-def engineer(make_user):
-    return make_user("engineer", email="eng@example.com", name="Engineer Wang")
-
-
-@pytest.fixture
-def door(make_user):
-    return make_user("staff", email="door@example.com")
-
-
-def note(meetup, engineer, question="Battery drains overnight", **fields):
-    return record_note(meetup.id, engineer, question=question, answer=fields.pop("answer", "We are on it"), **fields)
-
-
-def inside(meetup, door, name="Li Lei", email="li@example.com", locale="en", question=""):
-    """A fan registered and checked in at the door."""
-    outcome = register(meetup.id, name=name, email=email, locale=locale, question=question)
-    check_in_registration(meetup.id, outcome.registration.id, user=door)
-    return outcome.registration
 
 
 def confirmed_voter(app, email, item_id):
@@ -107,11 +83,11 @@ def test_mentions_count_notes_per_meetup_and_city(app, make_meetup, meetup, wuha
     assert sorted(city.name for city in summary.cities) == ["Chengdu", "Wuhan"]
 
 
-def test_who_asked_must_be_checked_in_at_this_meetup(app, make_meetup, meetup, engineer, door):
-    fan = inside(meetup, door)
+def test_who_asked_must_be_checked_in_at_this_meetup(app, make_meetup, meetup, engineer, staff):
+    fan = inside(meetup, staff)
     registered_only = register(meetup.id, name="Han Meimei", email="han@example.com").registration
     elsewhere = make_meetup(title="Elsewhere", days_from_now=0.05)
-    stranger = inside(elsewhere, door, name="Zhang San", email="zhang@example.com")
+    stranger = inside(elsewhere, staff, name="Zhang San", email="zhang@example.com")
     assert note(meetup, engineer, asked_by_id=fan.id).note.asked_by_id == fan.id
     for bad in (registered_only.id, stranger.id, 999_999):
         with pytest.raises(DomainError) as refused:
@@ -314,8 +290,8 @@ def test_merges_never_chain(app, meetup, engineer):
 
 # --- status changes ------------------------------------------------------------------------
 
-def test_a_status_change_emails_voters_and_askers_in_their_language(app, meetup, engineer, door):
-    fan = inside(meetup, door, name="Li Lei", email="li@example.com", locale="zh")
+def test_a_status_change_emails_voters_and_askers_in_their_language(app, meetup, engineer, staff):
+    fan = inside(meetup, staff, name="Li Lei", email="li@example.com", locale="zh")
     item = note(meetup, engineer, asked_by_id=fan.id).item
     confirmed_voter(app, "voter@example.com", item.id)
     cast_vote(item.id, email="pending@example.com")  # never confirmed: not told

@@ -8,8 +8,7 @@ from sqlalchemy import func, select
 from meetups.extensions import db
 from meetups.feedback.models import FeedbackVote, FeedbackVoter
 
-from .test_feedback import chengdu, engineer, meetup, note  # noqa: F401  (fixtures)
-from .test_registration import mails_to
+from .conftest import mails_to, note
 
 VOTES_AT_ONCE = 12
 

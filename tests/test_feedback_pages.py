@@ -14,10 +14,7 @@ from meetups.feedback import ratings
 from meetups.feedback.models import FeedbackItem, FeedbackNote, MeetupRating
 from meetups.registration.services import register
 
-from .conftest import post_form
-from .test_feedback import chengdu, door, engineer, inside, meetup, note  # noqa: F401  (fixtures)
-from .test_city_requests import _text
-from .test_registration import body, mails_to
+from .conftest import body, inside, mails_to, note, page_text, post_form
 
 _VOTER_LINK = re.compile(r"https?://\S+(/feedback/voters/\S+)")
 _RATE_LINK = re.compile(r"https?://\S+(/rate/\S+)")
@@ -28,7 +25,7 @@ _RATE_LINK = re.compile(r"https?://\S+(/rate/\S+)")
 def test_the_pool_lists_items_with_votes_mentions_and_cities(client, meetup, engineer):
     note(meetup, engineer, category="battery")
     note(meetup, engineer, question="夜景拍照模糊", category="camera")
-    page = _text(client.get("/feedback"))
+    page = page_text(client.get("/feedback"))
     assert "Battery drains overnight" in page and "夜景拍照模糊" in page
     assert "1 mention" in page and "Chengdu" in page
 
@@ -36,9 +33,9 @@ def test_the_pool_lists_items_with_votes_mentions_and_cities(client, meetup, eng
 def test_the_pool_filters_by_category_and_search(client, meetup, engineer):
     note(meetup, engineer, category="battery")
     note(meetup, engineer, question="夜景拍照模糊", category="camera")
-    page = _text(client.get("/feedback?category=camera"))
+    page = page_text(client.get("/feedback?category=camera"))
     assert "夜景拍照模糊" in page and "Battery drains" not in page
-    page = _text(client.get("/feedback?q=拍照"))
+    page = page_text(client.get("/feedback?q=拍照"))
     assert "夜景拍照模糊" in page and "Battery drains" not in page
 
 
@@ -46,7 +43,7 @@ def test_a_hand_edited_sort_shows_the_pool_and_says_why(client, meetup, engineer
     note(meetup, engineer)
     answer = client.get("/feedback?sort=best")
     assert answer.status_code == 200
-    assert "Sort by top, trending or new." in _text(answer) and "Battery drains overnight" in _text(answer)
+    assert "Sort by top, trending or new." in page_text(answer) and "Battery drains overnight" in page_text(answer)
 
 
 def test_voting_on_the_page_counts_after_the_emailed_link_and_then_at_once(app, client, meetup, engineer):
@@ -54,30 +51,30 @@ def test_voting_on_the_page_counts_after_the_emailed_link_and_then_at_once(app, 
     second = note(meetup, engineer, question="Dark mode everywhere").item
     answer = post_form(client, f"/feedback/{first.id}/vote", {"email": "fan@example.com"},
                        form_url=f"/feedback/{first.id}", follow_redirects=True)
-    assert "We sent a link to fan@example.com" in _text(answer)
-    assert "0 votes" in _text(client.get(f"/feedback/{first.id}"))
+    assert "We sent a link to fan@example.com" in page_text(answer)
+    assert "0 votes" in page_text(client.get(f"/feedback/{first.id}"))
 
     link = _VOTER_LINK.search(body(mails_to(app, "fan@example.com")[-1])).group(1)
-    page = _text(client.get(link))
+    page = page_text(client.get(link))
     assert "Battery drains overnight" in page
     answer = post_form(client, f"{link}/confirm", {}, form_url=link, follow_redirects=True)
-    assert "1 vote now counts" in _text(answer)
-    assert "1 vote" in _text(client.get(f"/feedback/{first.id}"))
+    assert "1 vote now counts" in page_text(answer)
+    assert "1 vote" in page_text(client.get(f"/feedback/{first.id}"))
 
     # This browser is now the voter's: the next vote needs no email.
     answer = post_form(client, f"/feedback/{second.id}/vote", {}, form_url=f"/feedback/{second.id}",
                        follow_redirects=True)
-    assert "Your vote counts." in _text(answer) and "1 vote" in _text(answer)
+    assert "Your vote counts." in page_text(answer) and "1 vote" in page_text(answer)
     answer = post_form(client, f"/feedback/{second.id}/unvote", {}, form_url=f"/feedback/{second.id}",
                        follow_redirects=True)
-    assert "Your vote is withdrawn." in _text(answer) and "0 votes" in _text(answer)
+    assert "Your vote is withdrawn." in page_text(answer) and "0 votes" in page_text(answer)
 
 
 def test_a_bad_email_re_renders_the_item_with_the_error_and_stores_nothing(client, meetup, engineer):
     item = note(meetup, engineer).item
     answer = post_form(client, f"/feedback/{item.id}/vote", {"email": "not-an-email"}, form_url=f"/feedback/{item.id}")
     assert answer.status_code == 422
-    assert "This does not look like an email address." in _text(answer)
+    assert "This does not look like an email address." in page_text(answer)
 
 
 def test_voting_needs_the_csrf_token(app, client, meetup, engineer):
@@ -92,7 +89,7 @@ def test_a_merged_item_redirects_to_the_item_it_went_to(client, meetup, engineer
     kept, repeated = note(meetup, engineer).item, note(meetup, engineer, question="Battery life").item
     merge_items(repeated.id, kept.id, engineer)
     answer = client.get(f"/feedback/{repeated.id}", follow_redirects=True)
-    assert "was merged into this item" in _text(answer)
+    assert "was merged into this item" in page_text(answer)
     assert client.get("/feedback/424242").status_code == 404
 
 
@@ -104,17 +101,17 @@ def test_staff_change_status_merge_and_edit_from_the_item_page(app, client, auth
     auth.login("plan@example.com")
     url = f"/feedback/{kept.id}"
     answer = post_form(client, f"{url}/status", {"status": "shipped", "shipped_in": ""}, form_url=url)
-    assert answer.status_code == 422 and "Name the release it shipped in." in _text(answer)
+    assert answer.status_code == 422 and "Name the release it shipped in." in page_text(answer)
     answer = post_form(client, f"{url}/status", {"status": "shipped", "shipped_in": "MIUI 14.0.3"}, form_url=url,
                        follow_redirects=True)
-    assert "Status changed" in _text(answer) and "MIUI 14.0.3" in _text(answer)
+    assert "Status changed" in page_text(answer) and "MIUI 14.0.3" in page_text(answer)
     answer = post_form(client, f"/feedback/{repeated.id}/merge", {"into": "#999999"}, form_url=f"/feedback/{repeated.id}")
-    assert answer.status_code == 422 and "There is no such feedback item." in _text(answer)
+    assert answer.status_code == 422 and "There is no such feedback item." in page_text(answer)
     answer = post_form(client, f"/feedback/{repeated.id}/merge", {"into": str(kept.id)},
                        form_url=f"/feedback/{repeated.id}", follow_redirects=True)
-    assert "Merged" in _text(answer) and "2 mentions" in _text(answer)
+    assert "Merged" in page_text(answer) and "2 mentions" in page_text(answer)
     answer = post_form(client, f"{url}/edit", {"title": "", "description": "", "category": "battery"}, form_url=url)
-    assert answer.status_code == 422 and "Give the item a title." in _text(answer)
+    assert answer.status_code == 422 and "Give the item a title." in page_text(answer)
     post_form(client, f"{url}/edit", {"title": "Battery life", "description": "d", "category": "battery"}, form_url=url)
     db.session.expire_all()
     assert db.session.get(FeedbackItem, kept.id).title == "Battery life"
@@ -122,7 +119,7 @@ def test_staff_change_status_merge_and_edit_from_the_item_page(app, client, auth
 
 def test_fans_see_no_moderation_and_cannot_post_it(client, meetup, engineer):
     item = note(meetup, engineer).item
-    assert "Moderation" not in _text(client.get(f"/feedback/{item.id}"))
+    assert "Moderation" not in page_text(client.get(f"/feedback/{item.id}"))
     answer = client.post(f"/feedback/{item.id}/status", data={"status": "declined"})
     assert answer.status_code in (302, 400)
     db.session.expire_all()
@@ -144,24 +141,24 @@ def test_the_csv_export_has_every_item_with_its_numbers(client, auth, meetup, en
 
 # --- the engineers' console ----------------------------------------------------------------
 
-def test_the_console_shows_questions_and_who_is_inside_and_records_notes(client, auth, meetup, engineer, door):
-    fan = inside(meetup, door, question="Will the camera get a pro mode?")
+def test_the_console_shows_questions_and_who_is_inside_and_records_notes(client, auth, meetup, engineer, staff):
+    fan = inside(meetup, staff, question="Will the camera get a pro mode?")
     register(meetup.id, name="Not here", email="away@example.com", question="Battery?")
     auth.login("eng@example.com")
     url = f"/console/{meetup.id}"
-    page = _text(client.get(url))
+    page = page_text(client.get(url))
     assert "Will the camera get a pro mode?" in page and "Battery?" in page
     assert "Checked in (1)" in page and "Li Lei" in page
 
     answer = post_form(client, url, {"question": "Pro mode for the camera", "answer": "Planned for spring",
                                      "category": "camera", "asked_by_id": str(fan.id), "title": "",
                                      "feedback_item_id": "", "client_key": "key-1"}, follow_redirects=True)
-    assert "Note saved as a new item" in _text(answer)
+    assert "Note saved as a new item" in page_text(answer)
     item = db.session.scalar(select(FeedbackItem))
     answer = post_form(client, url, {"question": "Manual focus?", "answer": "", "category": "camera",
                                      "asked_by_id": "", "title": "", "feedback_item_id": str(item.id),
                                      "client_key": "key-2"}, follow_redirects=True)
-    assert "Note saved and linked to" in _text(answer) and "Notes of this meetup (2)" in _text(answer)
+    assert "Note saved and linked to" in page_text(answer) and "Notes of this meetup (2)" in page_text(answer)
     # A resent form (the same client key) is stored once.
     post_form(client, url, {"question": "Manual focus?", "category": "camera", "feedback_item_id": str(item.id),
                             "client_key": "key-2"})
@@ -172,7 +169,7 @@ def test_a_console_note_without_a_question_re_renders_with_the_error(client, aut
     auth.login("eng@example.com")
     answer = post_form(client, f"/console/{meetup.id}", {"question": " ", "answer": "x", "category": "other",
                                                         "client_key": "k"})
-    assert answer.status_code == 422 and "Write down the question that was asked." in _text(answer)
+    assert answer.status_code == 422 and "Write down the question that was asked." in page_text(answer)
     assert 'value="k"' in answer.get_data(as_text=True)  # the same key: a fixed resend is still stored once
     assert db.session.scalar(select(func.count()).select_from(FeedbackNote)) == 0
 
@@ -266,8 +263,8 @@ def test_api_suggestions_vote_status_and_merge(app, client, meetup, engineer):
 
 # --- rating and the report -----------------------------------------------------------------
 
-def test_attendees_rate_the_meetup_from_the_emailed_link(app, client, meetup, door, engineer):
-    fan = inside(meetup, door)
+def test_attendees_rate_the_meetup_from_the_emailed_link(app, client, meetup, staff, engineer):
+    fan = inside(meetup, staff)
     register(meetup.id, name="No show", email="away@example.com")
     note(meetup, engineer, asked_by_id=fan.id)
     with pytest.raises(Exception):
@@ -280,18 +277,18 @@ def test_attendees_rate_the_meetup_from_the_emailed_link(app, client, meetup, do
 
     link = _RATE_LINK.search(body(mails_to(app, "li@example.com")[-1])).group(1)
     answer = post_form(client, link, {"score": "9", "comment": ""})
-    assert answer.status_code == 422 and "Pick from 1 to 5 stars." in _text(answer)
+    assert answer.status_code == 422 and "Pick from 1 to 5 stars." in page_text(answer)
     answer = post_form(client, link, {"score": "4", "comment": "Great evening"}, follow_redirects=True)
-    assert "Thank you for your rating!" in _text(answer)
+    assert "Thank you for your rating!" in page_text(answer)
     post_form(client, link, {"score": "5", "comment": "Even better"})  # rating again replaces it
     rows = db.session.scalars(select(MeetupRating)).all()
     assert [(r.score, r.comment) for r in rows] == [(5, "Even better")]
     assert client.get("/rate/1-forged").status_code == 404
 
 
-def test_the_planner_report_shows_attendance_no_shows_rating_and_notes(app, client, auth, meetup, door, engineer,
+def test_the_planner_report_shows_attendance_no_shows_rating_and_notes(app, client, auth, meetup, staff, engineer,
                                                                         make_user):
-    fan = inside(meetup, door)
+    fan = inside(meetup, staff)
     register(meetup.id, name="No show", email="away@example.com")
     note(meetup, engineer, asked_by_id=fan.id, category="battery")
     ratings.request_ratings(meetup, now=meetup.starts_at + timedelta(hours=7))
@@ -299,7 +296,7 @@ def test_the_planner_report_shows_attendance_no_shows_rating_and_notes(app, clie
     ratings.rate_meetup(link.rsplit("/", 1)[1], 4, "Loved it")
     make_user("planner", email="plan@example.com")
     auth.login("plan@example.com")
-    page = _text(client.get(f"/planner/meetups/{meetup.id}/report"))
+    page = page_text(client.get(f"/planner/meetups/{meetup.id}/report"))
     assert "1 / 2" in page and "No show" in page and "4.0" in page and "Loved it" in page
     assert "Battery drains overnight" in page
 

@@ -18,7 +18,7 @@ from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
-from .conftest import post_form
+from .conftest import page_html, post_form
 
 ROOT = Path(__file__).resolve().parent.parent
 TRANSLATIONS = ROOT / "meetups" / "translations"
@@ -57,12 +57,8 @@ def _compile_stale_catalogues() -> None:
 _compile_stale_catalogues()
 
 
-def _page(response) -> str:
-    return response.get_data(as_text=True)
-
-
 def _assert_chinese(response) -> None:
-    page = _page(response)
+    page = page_html(response)
     assert ZH_HTML in page
     assert "<title>近期同城会 · 同城会</title>" in page
     assert "只玩不销售：活动页面不卖任何东西。" in page
@@ -70,7 +66,7 @@ def _assert_chinese(response) -> None:
 
 
 def _assert_english(response) -> None:
-    page = _page(response)
+    page = page_html(response)
     assert EN_HTML in page
     assert "<title>Upcoming meetups · City Meetups</title>" in page
     assert "Play, never sell: a meetup page sells nothing." in page
@@ -190,17 +186,17 @@ def test_unknown_language_is_ignored(client):
 
 
 def test_language_links_lead_back_to_the_same_page(client):
-    page = _page(client.get("/login"))
+    page = page_html(client.get("/login"))
     link = re.search(r'<a href="(/lang/zh[^"]*)" lang="zh">中文</a>', page)
     assert link, "no link to the Chinese version"
     response = client.get(link.group(1).replace("&amp;", "&"))
     assert response.status_code == 302
     assert urlsplit(response.headers["Location"]).path == "/login"
-    assert ZH_HTML in _page(client.get(response.headers["Location"]))
+    assert ZH_HTML in page_html(client.get(response.headers["Location"]))
 
 
 def test_switching_language_on_a_page_opened_with_lang_query(client):
-    page = _page(client.get("/?lang=zh"))
+    page = page_html(client.get("/?lang=zh"))
     link = re.search(r'<a href="(/lang/en[^"]*)" lang="en">English</a>', page)
     assert link, "no link to the English version"
     _assert_english(client.get(link.group(1).replace("&amp;", "&"), follow_redirects=True))
@@ -243,7 +239,7 @@ def test_language_switch_follows_a_local_next(client):
 
 
 def test_login_page_in_chinese(client):
-    page = _page(client.get("/login?lang=zh"))
+    page = page_html(client.get("/login?lang=zh"))
     assert ZH_HTML in page
     assert "<title>工作人员登录 · 同城会</title>" in page
     assert re.search(r'<label for="email">邮箱</label>', page)
@@ -259,18 +255,18 @@ def test_login_errors_in_chinese(client, make_user):
     make_user("staff", email="door@example.com")
     response = post_form(client, "/login", {"email": "door@example.com", "password": "not the password"})
     assert response.status_code == 422
-    assert "邮箱或密码错误。" in _page(response)
+    assert "邮箱或密码错误。" in page_html(response)
 
     # WTForms' own messages come from its catalogue (Flask-WTF's i18n follows Flask-Babel's locale).
     response = post_form(client, "/login", {"email": "", "password": ""})
     assert response.status_code == 422
-    assert "该字段是必填字段。" in _page(response)
+    assert "该字段是必填字段。" in page_html(response)
 
 
 def test_sign_in_prompt_in_chinese(client):
     """The lazy string given to Flask-Login is translated when it is shown."""
     client.get("/lang/zh")
-    page = _page(client.get("/staff", follow_redirects=True))
+    page = page_html(client.get("/staff", follow_redirects=True))
     assert "请先登录，再打开这个页面。" in page
     assert "<title>工作人员登录 · 同城会</title>" in page
 
@@ -278,23 +274,23 @@ def test_sign_in_prompt_in_chinese(client):
 def test_not_found_page_in_chinese(client):
     response = client.get("/no-such-page?lang=zh")
     assert response.status_code == 404
-    page = _page(response)
+    page = page_html(response)
     assert ZH_HTML in page
     assert "<title>页面不存在 · 同城会</title>" in page
     assert "这个页面不存在" in page
     assert "查看近期同城会" in page
 
     client.get("/lang/zh")
-    assert "这个页面不存在" in _page(client.get("/no-such-page"))
+    assert "这个页面不存在" in page_html(client.get("/no-such-page"))
 
 
 def test_not_found_page_in_english(client):
-    page = _page(client.get("/no-such-page"))
+    page = page_html(client.get("/no-such-page"))
     assert EN_HTML in page
     assert "This page does not exist" in page
 
 
 def test_seat_counts_in_both_languages(client, make_meetup):
     make_meetup(capacity=40)
-    assert "40 seats" in _page(client.get("/"))
-    assert "40 个名额" in _page(client.get("/?lang=zh"))
+    assert "40 seats" in page_html(client.get("/"))
+    assert "40 个名额" in page_html(client.get("/?lang=zh"))

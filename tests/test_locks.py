@@ -11,13 +11,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from harness.servers import PROJECT_ROOT
 from meetups.errors import DomainError
-from meetups.extensions import db
 from meetups.events.locks import lock_meetup
+from meetups.extensions import db
 from meetups.registration.models import Registration
 from meetups.registration.services import create_invite_codes, register
-
-from .servers import PROJECT_ROOT
 
 
 @pytest.fixture

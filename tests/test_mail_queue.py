@@ -4,7 +4,6 @@ import email
 import threading
 import time
 from datetime import timedelta
-from email.header import decode_header, make_header
 
 import pytest
 from sqlalchemy import select
@@ -12,14 +11,14 @@ from sqlalchemy import select
 from meetups import create_app
 from meetups.errors import DomainError
 from meetups.extensions import db
-from meetups.shared.mail import outbox_path
 from meetups.registration import mailing
 from meetups.registration.mailing import Outgoing
 from meetups.registration.models import QueuedMail
 from meetups.registration.services import cancel_registration, manage_token, register
+from meetups.shared.mail import outbox_path
 from meetups.shared.timeutil import utcnow
 
-from .conftest import _config
+from .conftest import _config, subject
 
 
 def outbox():
@@ -27,7 +26,7 @@ def outbox():
     found = []
     for path in sorted(outbox_path().glob("*.eml")):
         message = email.message_from_bytes(path.read_bytes())
-        found.append((message["To"], str(make_header(decode_header(message["Subject"])))))
+        found.append((message["To"], subject(message)))
     return found
 
 

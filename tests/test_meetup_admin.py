@@ -9,25 +9,19 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from meetups.extensions import db
 from meetups.events.models import Meetup
+from meetups.extensions import db
 from meetups.registration.models import InviteCode, Registration
-from meetups.registration.services import (cancel_registration, create_invite_codes, format_code, meetup_seats,
-                                           register, sweep_all)
+from meetups.registration.services import (
+    cancel_registration,
+    create_invite_codes,
+    format_code,
+    meetup_seats,
+    register,
+    sweep_all,
+)
 
-from .conftest import csrf_token, post_form
-
-
-@pytest.fixture
-def chengdu(make_city):
-    return make_city("Chengdu", name_zh="成都", lat=30.66, lon=104.06, province="Sichuan")
-
-
-@pytest.fixture
-def planner(client, auth, make_user):
-    make_user("planner", email="plan@example.com")
-    auth.login("plan@example.com")
-    return client
+from .conftest import csrf_token, meetup_count, post_form, register_fans
 
 
 def _form(**overrides) -> dict:
@@ -36,15 +30,6 @@ def _form(**overrides) -> dict:
             "registration_opens_at": "", "registration_closes_at": "", "codes_release_at": "", "offer_hours": "",
             "action": "draft"}
     return {**data, **overrides}
-
-
-def _meetup_count() -> int:
-    return db.session.scalar(select(func.count()).select_from(Meetup))
-
-
-def _fill(meetup, count: int, prefix: str = "fan"):
-    return [register(meetup.id, name=f"{prefix} {number}", email=f"{prefix}{number}@example.com")
-            for number in range(1, count + 1)]
 
 
 def _planner_urls(meetup_id: int):
@@ -86,7 +71,7 @@ def test_door_staff_and_engineers_are_refused(client, auth, make_user, make_meet
     for url in posts:
         assert client.post(url, data={"csrf_token": token, **_form(capacity="30")}).status_code == 403, url
     assert db.session.get(Meetup, meetup.id).status == "published"
-    assert _meetup_count() == 1
+    assert meetup_count() == 1
 
 
 def test_admin_may_plan_too(client, auth, make_user, make_meetup):
@@ -110,7 +95,7 @@ def test_capacity_outside_30_to_50_is_shown_next_to_the_field(planner, chengdu, 
     page = answer.get_data(as_text=True)
     assert "Capacity must be between 30 and 50 seats." in page
     assert 'id="capacity-errors"' in page
-    assert _meetup_count() == 0
+    assert meetup_count() == 0
 
 
 def test_unknown_city_is_shown_next_to_the_field(planner, chengdu):
@@ -119,13 +104,13 @@ def test_unknown_city_is_shown_next_to_the_field(planner, chengdu):
     page = answer.get_data(as_text=True)
     assert "No gazetteer city is called" in page and 'id="city-errors"' in page
     assert 'value="Atlantis"' in page  # what the planner typed is kept
-    assert _meetup_count() == 0
+    assert meetup_count() == 0
 
 
 def test_missing_start_is_a_field_error_not_a_crash(planner, chengdu):
     answer = post_form(planner, "/planner/meetups/new", _form(starts_at="", capacity="forty"))
     assert answer.status_code == 422
-    assert _meetup_count() == 0
+    assert meetup_count() == 0
 
 
 def test_create_a_draft_in_city_time_then_publish_it(planner, chengdu):
@@ -154,7 +139,7 @@ def test_list_shows_upcoming_first_then_past_with_seats(planner, make_meetup, ch
     later = make_meetup(city=chengdu, days_from_now=40, title="Later")
     soon = make_meetup(city=chengdu, days_from_now=10, title="Soon", capacity=30)
     make_meetup(city=chengdu, days_from_now=20, title="Still a draft", status="draft")
-    _fill(soon, 2)
+    register_fans(soon, 2, start=1)
     page = planner.get("/planner/meetups").get_data(as_text=True)
     assert page.index("Soon") < page.index("Still a draft") < page.index("Later") < page.index("Last month")
     assert "<strong>2</strong> / 30" in page
@@ -204,12 +189,12 @@ def test_a_venue_pin_that_is_not_a_point_near_the_city_is_a_field_error(planner,
     assert answer.status_code == 422
     page = answer.get_data(as_text=True)
     assert message in page and 'id="venue_location-errors"' in page
-    assert _meetup_count() == 0
+    assert meetup_count() == 0
 
 
 def test_capacity_cannot_go_below_the_confirmed_fans(planner, make_meetup, chengdu):
     meetup = make_meetup(city=chengdu, capacity=40)
-    _fill(meetup, 35)
+    register_fans(meetup, 35, start=1)
     url = f"/planner/meetups/{meetup.id}/edit"
     starts = meetup.local_starts_at.strftime("%Y-%m-%dT%H:%M")
     answer = post_form(planner, url, _form(capacity="30", starts_at=starts, ends_at=""))
@@ -252,7 +237,7 @@ def test_closing_a_draft_is_refused_with_a_message(planner, make_meetup):
 
 def test_cancel_asks_first_then_emails_everyone_registered(app, planner, make_meetup):
     meetup = make_meetup(capacity=30)
-    _fill(meetup, 32)  # 30 seats and 2 on the waiting list
+    register_fans(meetup, 32, start=1)  # 30 seats and 2 on the waiting list
     outbox = Path(app.instance_path) / "outbox"
     for old in outbox.glob("*.eml"):
         old.unlink()
@@ -273,7 +258,7 @@ def test_cancel_asks_first_then_emails_everyone_registered(app, planner, make_me
 
 def test_attendee_list_in_order(planner, make_meetup):
     meetup = make_meetup(capacity=30)
-    outcomes = _fill(meetup, 30)
+    outcomes = register_fans(meetup, 30, start=1)
     for number, name in enumerate(["Wang Wu", "Zhao Liu", "Sun Qi"], 1):
         register(meetup.id, name=name, email=f"line{number}@example.com", question="When is dark mode coming?")
     cancel_registration(outcomes[4].manage_token)  # "fan 5" gives up: Wang Wu moves up
@@ -288,7 +273,7 @@ def test_attendee_list_in_order(planner, make_meetup):
 
 def test_offers_show_their_deadline_and_lapse_at_the_sweep(planner, make_meetup):
     meetup = make_meetup(capacity=30, offer_hours=24)
-    outcomes = _fill(meetup, 32)
+    outcomes = register_fans(meetup, 32, start=1)
     cancel_registration(outcomes[0].manage_token)
     page = planner.get(f"/planner/meetups/{meetup.id}").get_data(as_text=True)
     offered = page.split("Offered a seat (1)", 1)[1].split("Waiting list, in order", 1)[0]
@@ -355,7 +340,7 @@ def test_invite_codes_hold_seats(planner, make_meetup, make_user):
 def test_a_code_holder_gets_a_seat_when_the_meetup_is_full(planner, make_meetup):
     meetup = make_meetup(capacity=30)
     codes = create_invite_codes(meetup.id, 2, "Dream sponsors")
-    _fill(meetup, 28)
+    register_fans(meetup, 28, start=1)
     latecomer = register(meetup.id, name="No code", email="nocode@example.com")
     assert latecomer.registration.status == "waitlisted"
     holder = register(meetup.id, name="李雷", email="lilei@example.com", invite_code=format_code(codes[0].code).lower())

@@ -8,23 +8,13 @@ from sqlalchemy import func, select
 
 from meetups.extensions import db
 from meetups.registration.models import Registration
-from meetups.registration.services import register
 from meetups.shared.timeutil import utcnow
 
-from .conftest import csrf_token, post_form
-
-
-def _text(response) -> str:
-    """The page as a person reads it: tags dropped, whitespace collapsed."""
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", response.get_data(as_text=True)))
+from .conftest import csrf_token, page_text, post_form, register_fans
 
 
 def _order(page: str, *titles: str) -> list[str]:
     return sorted(titles, key=page.index)
-
-
-def _fill(meetup, count: int, prefix: str = "fan"):
-    return [register(meetup.id, name=f"Fan {n}", email=f"{prefix}{n}@example.com") for n in range(count)]
 
 
 def _registrations(meetup=None) -> int:
@@ -35,8 +25,7 @@ def _registrations(meetup=None) -> int:
 
 
 @pytest.fixture
-def three_cities(make_city, make_meetup):
-    chengdu = make_city("Chengdu", lat=30.66, lon=104.07, name_zh="成都")
+def three_cities(chengdu, make_city, make_meetup):
     chongqing = make_city("Chongqing", lat=29.56, lon=106.55, name_zh="重庆")
     beijing = make_city("Beijing", lat=39.90, lon=116.40, name_zh="北京")
     make_meetup(city=beijing, title="Beijing meetup", days_from_now=3)
@@ -46,7 +35,7 @@ def three_cities(make_city, make_meetup):
 
 
 def test_without_a_city_the_soonest_meetup_comes_first(client, three_cities):
-    page = _text(client.get("/meetups"))
+    page = page_text(client.get("/meetups"))
     assert _order(page, "Chengdu meetup", "Beijing meetup", "Chongqing meetup") == [
         "Beijing meetup", "Chongqing meetup", "Chengdu meetup"]
     assert "km away" not in page
@@ -55,7 +44,7 @@ def test_without_a_city_the_soonest_meetup_comes_first(client, three_cities):
 @pytest.mark.parametrize("typed", ["成都", "Chengdu", " chengdu "])
 def test_a_known_city_puts_the_nearest_meetup_first_with_its_distance(client, three_cities, typed):
     response = client.get("/meetups", query_string={"city": typed})
-    page = _text(response)
+    page = page_text(response)
     assert _order(page, "Beijing meetup", "Chongqing meetup", "Chengdu meetup") == [
         "Chengdu meetup", "Chongqing meetup", "Beijing meetup"]
     assert "in your city" in page
@@ -68,17 +57,17 @@ def test_a_known_city_puts_the_nearest_meetup_first_with_its_distance(client, th
 def test_the_chosen_city_is_remembered_on_the_list_and_the_home_page(client, three_cities):
     client.get("/meetups?city=成都")
     for url in ("/meetups", "/"):
-        page = _text(client.get(url))
+        page = page_text(client.get(url))
         assert _order(page, "Beijing meetup", "Chengdu meetup")[0] == "Chengdu meetup", url
         assert "Nearest to Chengdu first." in page
     # Emptying the field forgets the city.
-    page = _text(client.get("/meetups?city="))
+    page = page_text(client.get("/meetups?city="))
     assert _order(page, "Beijing meetup", "Chengdu meetup")[0] == "Beijing meetup"
-    assert _order(_text(client.get("/")), "Beijing meetup", "Chengdu meetup")[0] == "Beijing meetup"
+    assert _order(page_text(client.get("/")), "Beijing meetup", "Chengdu meetup")[0] == "Beijing meetup"
 
 
 def test_an_unknown_city_is_said_so_and_the_list_stays_soonest_first(client, three_cities):
-    page = _text(client.get("/meetups?city=Atlantis"))
+    page = page_text(client.get("/meetups?city=Atlantis"))
     assert "We do not know a city called Atlantis" in page
     assert _order(page, "Beijing meetup", "Chengdu meetup")[0] == "Beijing meetup"
 
@@ -88,11 +77,11 @@ def test_cards_show_seats_left_the_waiting_list_and_closed_meetups(client, make_
     full = make_meetup(title="Full meetup", capacity=30, days_from_now=6)
     make_meetup(title="Closed meetup", capacity=30, days_from_now=7, status="closed")
     make_meetup(title="Draft meetup", days_from_now=8, status="draft")
-    _fill(roomy, 4, "roomy")
-    _fill(full, 32, "full")  # 30 seats and 2 in line
+    register_fans(roomy, 4, "roomy")
+    register_fans(full, 32, "full")  # 30 seats and 2 in line
 
     for url in ("/meetups", "/"):
-        page = _text(client.get(url))
+        page = page_text(client.get(url))
         roomy_card = page[page.index("Roomy meetup"):page.index("Full meetup")]
         full_card = page[page.index("Full meetup"):page.index("Closed meetup")]
         closed_card = page[page.index("Closed meetup"):]
@@ -103,7 +92,7 @@ def test_cards_show_seats_left_the_waiting_list_and_closed_meetups(client, make_
         assert "Registration closed" in closed_card
         assert "Draft meetup" not in page
 
-    page = _text(client.get(f"/meetups/{full.id}"))
+    page = page_text(client.get(f"/meetups/{full.id}"))
     assert "Full — join the waiting list" in page and "2 fans on the waiting list" in page
     assert "Join the waiting list" in page  # the submit button says what will happen
 
@@ -113,7 +102,7 @@ def test_meetup_page_shows_what_to_expect_and_the_form(client, make_city, make_m
     meetup = make_meetup(city=city, title="Chengdu fan meetup", capacity=40,
                          venue_name="Tianfu Software Park", venue_address="1 Tianfu Avenue")
     html = client.get(f"/meetups/{meetup.id}").get_data(as_text=True)
-    page = _text(client.get(f"/meetups/{meetup.id}"))
+    page = page_text(client.get(f"/meetups/{meetup.id}"))
     for text in ("Chengdu fan meetup", "Tianfu Software Park", "1 Tianfu Avenue", "40 seats left",
                  "face to face with the engineers", "Nothing is sold",
                  "What would you like to ask the engineers?", "Invite code (optional)", "Phone (optional)"):
@@ -146,19 +135,19 @@ def test_registering_through_the_form_gives_a_seat_and_lands_on_the_manage_page(
     assert registration.question == "When is dark mode coming?"
 
     page = client.get(response.headers["Location"])
-    text = _text(page)
+    text = page_text(page)
     assert "You have a seat" in text
     assert "bookmark" in text and "it is also in your email" in text
     assert f'href="/tickets/{registration.ticket_ref}"' in page.get_data(as_text=True)
-    assert "29 seats left" in _text(client.get(url))
+    assert "29 seats left" in page_text(client.get(url))
 
 
 def test_a_full_meetup_puts_the_fan_on_the_waiting_list_with_their_position(client, make_meetup):
     meetup = make_meetup(capacity=30)
-    _fill(meetup, 31)  # full, one already in line
+    register_fans(meetup, 31)  # full, one already in line
     response = post_form(client, f"/meetups/{meetup.id}", {"name": "Han Meimei", "email": "han@example.com"},
                          follow_redirects=True)
-    assert "You are number 2 on the waiting list" in _text(response)
+    assert "You are number 2 on the waiting list" in page_text(response)
     assert db.session.scalar(select(Registration.status).where(Registration.email == "han@example.com")) == "waitlisted"
 
 
@@ -168,7 +157,7 @@ def test_the_same_email_twice_is_a_field_error_and_nothing_is_written(client, ma
     assert post_form(client, url, {"name": "Li Lei", "email": "lilei@example.com"}).status_code == 302
     response = post_form(client, url, {"name": "Someone else", "email": "LILEI@example.com"})
     assert response.status_code == 409
-    page = _text(response)
+    page = page_text(response)
     assert "Already registered for this meetup." in page
     assert 'value="Someone else"' in response.get_data(as_text=True)  # the form keeps what was typed
     assert _registrations(meetup) == 1
@@ -184,7 +173,7 @@ def test_bad_input_is_a_field_error_and_nothing_is_written(client, make_meetup, 
     meetup = make_meetup()
     response = post_form(client, f"/meetups/{meetup.id}", data)
     assert response.status_code == 422
-    assert field_error in _text(response)
+    assert field_error in page_text(response)
     assert 'aria-invalid="true"' in response.get_data(as_text=True)
     assert _registrations() == 0
 
@@ -201,13 +190,13 @@ def test_closed_or_not_yet_open_registration_shows_the_message_instead_of_the_fo
     url = f"/meetups/{meetup.id}"
     response = client.get(url)
     assert response.status_code == 200
-    assert message in _text(response)
+    assert message in page_text(response)
     assert 'name="email"' not in response.get_data(as_text=True)
     # A form kept open in another tab is refused too, and nothing is written.
     token = csrf_token(client, "/login")
     response = client.post(url, data={"csrf_token": token, "name": "Li Lei", "email": "lilei@example.com"})
     assert response.status_code == 409
-    assert message in _text(response)
+    assert message in page_text(response)
     assert _registrations() == 0
 
 
@@ -215,7 +204,7 @@ def test_a_post_without_csrf_token_is_refused(client, make_meetup):
     meetup = make_meetup()
     response = client.post(f"/meetups/{meetup.id}", data={"name": "Li Lei", "email": "lilei@example.com"})
     assert response.status_code == 400
-    assert "This form has expired" in _text(response)
+    assert "This form has expired" in page_text(response)
     response = client.post(f"/meetups/{meetup.id}", data={"csrf_token": "forged", "name": "Li Lei",
                                                            "email": "lilei@example.com"})
     assert response.status_code == 400

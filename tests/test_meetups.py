@@ -7,8 +7,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from meetups.extensions import db
 from meetups.events.models import Meetup
+from meetups.extensions import db
 
 
 def test_meetups_create_prints_json_and_stores_utc(gazetteer, runner):

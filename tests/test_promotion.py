@@ -4,16 +4,16 @@ from datetime import datetime
 
 import pytest
 
-from meetups.planning.promotion import forum_post
 from meetups.events.services import MeetupDetails, create_meetup
+from meetups.planning.promotion import forum_post
 from meetups.registration.services import create_invite_codes, meetup_seats, register
 
 LINK = "http://localhost/meetups/{id}"
 
 
 @pytest.fixture
-def meetup(make_city):
-    make_city("Chengdu", name_zh="成都", lat=30.66, lon=104.06, province="Sichuan")
+def meetup(chengdu):
+    """Camera night in Chengdu, created through the meetup service (this module's own, not conftest's)."""
     meetup = create_meetup(MeetupDetails(
         city="Chengdu", title="Camera night", venue_name="Fan hall", venue_address="1 Tianfu Ave, Hi-tech Zone",
         starts_at=datetime(2030, 5, 20, 19, 0), ends_at=datetime(2030, 5, 20, 21, 30), capacity=40,
@@ -21,13 +21,6 @@ def meetup(make_city):
     create_invite_codes(meetup.id, 3)
     register(meetup.id, name="Li Lei", email="lilei@example.com")
     return meetup
-
-
-@pytest.fixture
-def planner(client, auth, make_user):
-    make_user("planner", email="plan@example.com")
-    auth.login("plan@example.com")
-    return client
 
 
 def test_post_page_has_both_markups_with_the_facts(planner, meetup):

@@ -11,15 +11,21 @@ from sqlalchemy import func, select
 
 from meetups.accounts.services import issue_token
 from meetups.checkin.models import CheckIn
-from meetups.planning import ranking as ranking_module
-from meetups.planning.models import HostAssignmentSet
-from meetups.planning.ranking import (RankingParameters, forget_cached_geometry, geodesic_km, parameters_from,
-                                     rank_cities, store_host_geometry)
 from meetups.errors import DomainError
+from meetups.events.models import Meetup
 from meetups.extensions import db
 from meetups.fans.models import CityFanCount, Fan
 from meetups.fans.services import import_fans
-from meetups.events.models import Meetup
+from meetups.planning import ranking as ranking_module
+from meetups.planning.models import HostAssignmentSet
+from meetups.planning.ranking import (
+    RankingParameters,
+    forget_cached_geometry,
+    geodesic_km,
+    parameters_from,
+    rank_cities,
+    store_host_geometry,
+)
 from meetups.registration.models import Registration
 from meetups.shared.timeutil import utcnow
 

@@ -1,5 +1,4 @@
 """Registration services: seats, the waiting list, offers, invite codes and the mails they send."""
-import email
 from datetime import timedelta
 
 import pytest
@@ -7,9 +6,8 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from meetups.errors import DomainError
-from meetups.extensions import db
-from meetups.shared.mail import outbox_path
 from meetups.events.models import Meetup
+from meetups.extensions import db
 from meetups.registration.models import Registration
 from meetups.registration.services import (
     accept_offer,
@@ -28,27 +26,12 @@ from meetups.registration.services import (
 from meetups.shared.ticket_codes import ticket_code, verify
 from meetups.shared.timeutil import utcnow
 
-
-def fill(meetup, count, start=0, **extra):
-    return [register(meetup.id, name=f"Fan {n}", email=f"fan{n}@example.com", **extra) for n in range(start, start + count)]
-
-
-def mails_to(app, address):
-    found = []
-    for path in sorted((outbox_path()).glob("*.eml")):
-        message = email.message_from_bytes(path.read_bytes())
-        if message["To"] == address:
-            found.append(message)
-    return found
-
-
-def body(message) -> str:
-    return message.get_payload(decode=True).decode()
+from .conftest import body, mails_to, register_fans
 
 
 def test_seats_then_waiting_list_in_order(app, make_meetup):
     meetup = make_meetup(capacity=30)
-    outcomes = fill(meetup, 33)
+    outcomes = register_fans(meetup, 33)
     assert [o.registration.status for o in outcomes] == ["confirmed"] * 30 + ["waitlisted"] * 3
     assert [o.waitlist_position for o in outcomes[30:]] == [1, 2, 3]
     assert all(o.waitlist_position is None for o in outcomes[:30])
@@ -155,7 +138,7 @@ def test_a_draft_or_missing_meetup_is_not_found(app, make_meetup):
 
 def test_cancelling_promotes_the_first_in_line_once_and_tells_them(app, make_meetup):
     meetup = make_meetup(capacity=30)
-    outcomes = fill(meetup, 32)
+    outcomes = register_fans(meetup, 32)
     cancelled = cancel_registration(outcomes[5].manage_token)
     assert [r.email for r in cancelled.promoted] == ["fan30@example.com"]
     assert cancelled.registration.status == "cancelled"
@@ -182,7 +165,7 @@ def test_cancelling_revokes_the_ticket(app, make_meetup):
 
 def test_leaving_the_waiting_list_promotes_nobody(app, make_meetup):
     meetup = make_meetup(capacity=30)
-    outcomes = fill(meetup, 32)
+    outcomes = register_fans(meetup, 32)
     assert cancel_registration(outcomes[30].manage_token).promoted == []
     assert waitlist_position(outcomes[31].registration) == 1
 
@@ -213,7 +196,7 @@ def test_manage_tokens_cannot_be_guessed_or_altered(app, make_meetup):
 
 def test_time_limited_offer_accept(app, make_meetup):
     meetup = make_meetup(capacity=30, offer_hours=24)
-    outcomes = fill(meetup, 31)
+    outcomes = register_fans(meetup, 31)
     cancelled = cancel_registration(outcomes[0].manage_token)
     [offered] = cancelled.promoted
     assert offered.status == "offered"
@@ -227,7 +210,7 @@ def test_time_limited_offer_accept(app, make_meetup):
 
 def test_a_lapsed_offer_passes_to_the_next_fan_on_the_next_access(app, make_meetup):
     meetup = make_meetup(capacity=30, offer_hours=2)
-    outcomes = fill(meetup, 32)
+    outcomes = register_fans(meetup, 32)
     cancel_registration(outcomes[0].manage_token)
     later = utcnow() + timedelta(hours=3)
     promoted = refresh_meetup(meetup.id, now=later)
@@ -243,7 +226,7 @@ def test_a_lapsed_offer_passes_to_the_next_fan_on_the_next_access(app, make_meet
 
 def test_sweep_command_passes_lapsed_offers_on(app, make_meetup, runner):
     meetup = make_meetup(capacity=30, offer_hours=1)
-    outcomes = fill(meetup, 32)
+    outcomes = register_fans(meetup, 32)
     cancel_registration(outcomes[0].manage_token)
     offered = db.session.get(Registration, outcomes[30].registration.id)
     offered.offer_expires_at = utcnow() - timedelta(minutes=1)
@@ -259,7 +242,7 @@ def test_invite_codes_hold_seats_and_seat_their_holders_when_full(app, make_meet
     meetup = make_meetup(capacity=30)
     codes = create_invite_codes(meetup.id, 3, label="Honour developers")
     assert meetup_seats(meetup).seats_left == 27
-    public = fill(meetup, 28)
+    public = register_fans(meetup, 28)
     assert [o.registration.status for o in public].count("confirmed") == 27
     holder = register(meetup.id, name="VIP", email="vip@example.com", invite_code=format_code(codes[0].code).lower())
     assert holder.registration.is_confirmed
@@ -283,7 +266,7 @@ def test_invite_code_of_another_meetup_or_made_up_is_refused(app, make_meetup):
 
 def test_no_more_codes_than_free_seats(app, make_meetup):
     meetup = make_meetup(capacity=30)
-    fill(meetup, 28)
+    register_fans(meetup, 28)
     with pytest.raises(DomainError) as refused:
         create_invite_codes(meetup.id, 3)
     assert "count" in refused.value.fields
@@ -293,7 +276,7 @@ def test_no_more_codes_than_free_seats(app, make_meetup):
 def test_held_seats_go_to_the_waiting_list_at_release_time(app, make_meetup):
     meetup = make_meetup(capacity=30, codes_release_at=utcnow() + timedelta(days=1))
     create_invite_codes(meetup.id, 2)
-    outcomes = fill(meetup, 30)
+    outcomes = register_fans(meetup, 30)
     assert [o.registration.status for o in outcomes].count("waitlisted") == 2
     after_release = utcnow() + timedelta(days=2)
     assert meetup_seats(meetup, after_release).held == 0
@@ -303,7 +286,7 @@ def test_held_seats_go_to_the_waiting_list_at_release_time(app, make_meetup):
 
 def test_attendee_order(app, make_meetup):
     meetup = make_meetup(capacity=30, offer_hours=5)
-    outcomes = fill(meetup, 33)
+    outcomes = register_fans(meetup, 33)
     cancel_registration(outcomes[0].manage_token)
     statuses = [r.status for r in attendees(meetup)]
     assert statuses == ["confirmed"] * 29 + ["offered"] + ["waitlisted"] * 2 + ["cancelled"]

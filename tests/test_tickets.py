@@ -13,30 +13,26 @@ from PIL import Image, ImageDraw
 
 from meetups import create_app
 from meetups.extensions import db
-from meetups.registration.services import cancel_meetup
 from meetups.registration.services import (
+    cancel_meetup,
     cancel_registration,
     create_invite_codes,
     format_code,
     register,
     registration_for_ticket,
 )
-from meetups.tickets import qr
 from meetups.shared.ticket_codes import ticket_code, verify
+from meetups.tickets import qr
 
 TITLE = "Chengdu meetup, with engineers; 2nd"
 PATH_SQUARE = re.compile(r"M(\d+),(\d+)H(\d+)V(\d+)H(\d+)z")
 
-
-@pytest.fixture(autouse=True)
-def ticket_key_from_instance(monkeypatch):
-    """A developer's MEETUPS_TICKET_KEY must not decide which key the tests sign with."""
-    monkeypatch.delenv("MEETUPS_TICKET_KEY", raising=False)
+pytestmark = pytest.mark.usefixtures("ticket_key_from_instance")
 
 
 @pytest.fixture
-def meetup(make_city, make_meetup):
-    chengdu = make_city("Chengdu", lat=30.66667, lon=104.06667, name_zh="成都")
+def meetup(chengdu, make_meetup):
+    """A meetup whose title needs escaping in a calendar file (this module's own, not conftest's)."""
     return make_meetup(city=chengdu, title=TITLE, venue_name="Tianfu Software Park",
                        venue_address="1 Tianfu Avenue, Hi-tech Zone")
 

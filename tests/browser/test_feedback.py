@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 from meetups.checkin.services import check_in_registration
 from meetups.registration.services import register
 
-from ..test_registration import body, mails_to
+from ..conftest import body, mails_to
 
 LAPTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}

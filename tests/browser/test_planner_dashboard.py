@@ -5,7 +5,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from ..city_world import QUERY, build_world
+from ..city_world import QUERY
 
 LAPTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
@@ -13,8 +13,7 @@ PHONE = {"width": 390, "height": 844}
 
 # The browser sees the same pages on either database, so it runs once, on SQLite.
 @pytest.mark.parametrize("app", ["sqlite"], indirect=True)
-def test_a_planner_ranks_cities_and_accepts_a_schedule(live_server, page, make_city, make_user):
-    world = build_world(make_city)
+def test_a_planner_ranks_cities_and_accepts_a_schedule(live_server, page, city_world, make_user):
     make_user("planner", email="plan@example.com", password="correct horse", name="Hong")
     page.set_viewport_size(LAPTOP)
     page.goto(live_server + "/login")
@@ -27,8 +26,8 @@ def test_a_planner_ranks_cities_and_accepts_a_schedule(live_server, page, make_c
     page.goto(live_server + "/planner/cities?" + QUERY)
     cities = page.locator("table.cd-ranking tbody td.cd-city strong")
     expect(cities).to_have_text(["Kunming", "Chengdu", "Lanzhou", "Wuhan", "Harbin"])
-    chengdu = page.locator(f'circle[data-geonameid="{world["chengdu"].geonameid}"]')
-    lanzhou = page.locator(f'circle[data-geonameid="{world["lanzhou"].geonameid}"]')
+    chengdu = page.locator(f'circle[data-geonameid="{city_world["chengdu"].geonameid}"]')
+    lanzhou = page.locator(f'circle[data-geonameid="{city_world["lanzhou"].geonameid}"]')
     expect(chengdu.locator("title")).to_contain_text("Chengdu #2 · 30 fans")
     assert _area_ratio(chengdu, lanzhou) == pytest.approx(30 / 24, rel=0.02)  # circle area ∝ fans
     expect(page.get_by_text("10 fans live farther than 100 km from every candidate city.")).to_be_visible()
@@ -46,7 +45,7 @@ def test_a_planner_ranks_cities_and_accepts_a_schedule(live_server, page, make_c
     expect(slots).to_have_count(3)
     expect(slots.nth(0).locator("option:checked")).to_contain_text("Chengdu")
     expect(slots.nth(1).locator("option:checked")).to_contain_text("Kunming")
-    slots.nth(1).select_option(str(world["wuhan"].geonameid))
+    slots.nth(1).select_option(str(city_world["wuhan"].geonameid))
     page.get_by_role("button", name="Accept: create 3 drafts").click()
 
     expect(page).to_have_url(re.compile(r"/planner/meetups$"))

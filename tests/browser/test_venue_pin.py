@@ -4,8 +4,8 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from meetups.extensions import db
 from meetups.events.models import Meetup
+from meetups.extensions import db
 
 PHONE = {"width": 390, "height": 844}
 AT_THE_VENUE = {"latitude": 30.572818, "longitude": 104.066801, "accuracy": 12}

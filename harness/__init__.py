@@ -1,0 +1,1 @@
+"""Live multi-process servers (gunicorn) for the concurrency tests and the benchmarks."""
