@@ -11,7 +11,7 @@ from werkzeug.security import generate_password_hash
 
 from ..errors import DomainError
 from ..extensions import db
-from ..shared import statements
+from ..shared.db import first
 from ..shared.timeutil import utcnow
 from .models import ROLE_VALUES, ApiToken, User
 
@@ -91,13 +91,13 @@ def user_for_token(token: str, record_use: bool = True) -> User | None:
     `record_use`: note when the token was last used (at most every TOKEN_USE_RESOLUTION)."""
     if not token.startswith(TOKEN_PREFIX):
         return None
-    found = statements.first(_CALLER, {"token_hash": _token_hash(token)})
+    found = first(_CALLER, {"token_hash": _token_hash(token)})
     if found is None:
         return None
     token_id, last_used_at, *account = found
     now = utcnow()
     if record_use and (last_used_at is None or now - last_used_at > TOKEN_USE_RESOLUTION):
-        statements.first(_TOKEN_USED, {"token_id": token_id, "now": now})
+        db.session.connection().execute(_TOKEN_USED, {"token_id": token_id, "now": now})
         db.session.commit()
     return _account(dict(zip(_USER_COLUMNS, account)))
 

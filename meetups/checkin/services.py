@@ -28,7 +28,6 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased, joinedload
 
 from ..accounts.models import User
@@ -39,8 +38,7 @@ from ..events.models import Meetup, MeetupStatus
 from ..events.serializers import meetup_json
 from ..extensions import db
 from ..registration.models import Registration, RegistrationStatus
-from ..shared import statements
-from ..shared.db import begin_write
+from ..shared.db import begin_write, first, on_conflict
 from ..shared.ticket_codes import ticket_codes, verify
 from ..shared.timeutil import format_in_zone, isoformat, to_local, to_utc, utcnow
 from .models import (
@@ -82,7 +80,6 @@ class SyncedScan:
 
 _meetups, _cities, _registrations, _checkins, _users, _nonces = (
     model.__table__ for model in (Meetup, City, Registration, CheckIn, User, CheckInNonce))
-_UNIQUE_KEYS = {CheckIn: ["registration_id"], CheckInNonce: ["meetup_id", "user_id", "nonce"]}
 
 
 def _counted(*joined):
@@ -138,7 +135,9 @@ _RECORD = insert(CheckInEvent.__table__).returning(*(
     text(_COUNTED_AFTER.format(join=join)).bindparams(door=None, confirmed=CONFIRMED)
     .columns(column("count", Integer)).scalar_subquery()
     for join in ("JOIN checkins AS inside ON inside.registration_id = confirmed.id ", "")))
-_INSERTS: dict = {}  # INSERT … ON CONFLICT DO NOTHING, per model and dialect
+# INSERT … ON CONFLICT DO NOTHING RETURNING id: nothing comes back for a row already there.
+_NEW = {CheckIn: on_conflict(_checkins, ["registration_id"], returning=(_checkins.c.id,)),
+        CheckInNonce: on_conflict(_nonces, ["meetup_id", "user_id", "nonce"], returning=(_nonces.c.id,))}
 _MEETUP = select(Meetup).options(joinedload(Meetup.city)).where(Meetup.id == bindparam("meetup_id"))
 
 
@@ -185,7 +184,7 @@ def _door(meetup_id: int, user: User, nonce: str | None = None, by: str | None =
     if there was one, and, asked `by` "ref" or "id", the registration with that `key` (its
     check-in and the door's counts with it): one statement."""
     params = {"meetup_id": meetup_id, "user_id": user.id, "nonce": nonce, "key": key}
-    row = statements.first(_DOOR_AND[by] if by else _DOOR, params) or (None,) * len(Door._fields)
+    row = first(_DOOR_AND[by] if by else _DOOR, params) or (None,) * len(Door._fields)
     door = Door._make(row[:len(Door._fields)])
     _refuse_closed_door(door.status)
     found = Found._make(row[len(Door._fields):]) if by and row[len(Door._fields)] is not None else None
@@ -357,7 +356,7 @@ def dismiss_conflict(meetup_id: int, conflict_id: int, *, user: User, device: st
 
 def door_counts(meetup_id: int) -> tuple[int, int]:
     """(arrived, expected): confirmed registrations checked in, and all confirmed registrations."""
-    return statements.first(_COUNTS, {"meetup_id": meetup_id})
+    return first(_COUNTS, {"meetup_id": meetup_id})
 
 
 def door_status(meetup_id: int) -> dict:
@@ -452,7 +451,7 @@ def code_sha256(code: str) -> str:
 
 def _find(registration_id: int, door: Door) -> Found | None:
     """The registration, its check-in and who made it, and the door's counts, read again."""
-    row = statements.first(_BY_ID, {"key": registration_id, "meetup_id": door.id})
+    row = first(_BY_ID, {"key": registration_id, "meetup_id": door.id})
     return Found._make(row) if row is not None else None
 
 
@@ -475,20 +474,13 @@ def _insert_ignoring_duplicate(model, **values) -> bool:
     """INSERT … ON CONFLICT DO NOTHING on the table's unique key: False when it was taken. On
     PostgreSQL it waits for a concurrent insert of the same key to commit; on SQLite the insert
     takes the database's write lock, held to the commit."""
-    dialect = begin_write()
-    statement = _INSERTS.get((model, dialect))
-    if statement is None:
-        table = model.__table__
-        insert_into = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        statement = _INSERTS[model, dialect] = (
-            insert_into(table).on_conflict_do_nothing(index_elements=_UNIQUE_KEYS[model]).returning(table.c.id))
-    return statements.first(statement, values) is not None
+    return first(_NEW[model][begin_write()], values) is not None
 
 
 def _record(meetup_id: int, registration_id: int, action: CheckInAction, user: User, device: str, now: datetime,
             method: CheckInMethod | None = None) -> tuple[int, int]:
     """The event in the audit trail; (arrived, expected) with the change it records."""
-    return statements.first(_RECORD, {
+    return first(_RECORD, {
         "meetup_id": meetup_id, "registration_id": registration_id, "action": action.value,
         "method": method.value if method else None, "at": now, "user_id": user.id, "device": device,
         "door": meetup_id})

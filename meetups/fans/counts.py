@@ -6,15 +6,14 @@ own transaction (one GROUP BY, small beside the import itself). Every change thr
 demo, a fan added or moved one at a time) adjusts the two cities' counts by one in the same flush.
 Bulk UPDATE/DELETE statements on `fans` bypass both: call `recount` after them.
 """
-from sqlalchemy import Connection, delete, event, func, insert, inspect, select, text
+from sqlalchemy import Connection, delete, event, func, insert, inspect, select
 
 from ..extensions import db
+from ..shared.db import on_conflict
 from .models import CityFanCount, Fan
 
-_ADJUST = text(
-    "INSERT INTO city_fan_counts (city_geonameid, fans) VALUES (:city, :delta) "
-    "ON CONFLICT (city_geonameid) DO UPDATE SET fans = city_fan_counts.fans + excluded.fans"
-)
+_counts = CityFanCount.__table__
+_ADJUST = on_conflict(_counts, ["city_geonameid"], update=lambda excluded: {"fans": _counts.c.fans + excluded.fans})
 
 
 def recount(connection: Connection) -> None:
@@ -39,7 +38,7 @@ def fans_without_city() -> int:
 
 def _adjust(connection: Connection, city_id: int | None, delta: int) -> None:
     if city_id is not None:
-        connection.execute(_ADJUST, {"city": city_id, "delta": delta})
+        connection.execute(_ADJUST[connection.dialect.name], {"city_geonameid": city_id, "fans": delta})
 
 
 @event.listens_for(Fan, "after_insert")

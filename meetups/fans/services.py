@@ -14,10 +14,11 @@ from itertools import chain
 from operator import itemgetter
 from typing import Any, BinaryIO, Callable, Iterator, Protocol
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, bindparam, func, select
 
 from ..cities.services import CityMatcher, NearestCityIndex, Resolution
 from ..extensions import db
+from ..shared.db import driver_sql, on_conflict_insert, to_database
 from ..shared.timeutil import utcnow
 from ..shared.validation import is_email
 from .counts import recount
@@ -26,6 +27,7 @@ from .models import Fan
 REQUIRED_COLUMNS = ("handle", "email")
 OPTIONAL_COLUMNS = ("city", "province", "lat", "lon", "level", "joined_at")
 BATCH_SIZE = 2500
+ROWS_PER_STATEMENT = 500  # SQLite: rows in one multi-row upsert (its compile grows with it)
 # A point farther than this from every gazetteer city is more likely a typo than a fan.
 MAX_PLACEMENT_KM = 300.0
 MAX_HANDLE_LENGTH = 100
@@ -268,7 +270,7 @@ def _read_header(reader: _CsvReader) -> tuple[dict[str, int], int]:
 def _import_rows(reader: _CsvReader, position: dict[str, int], width: int, report: ImportReport, strict: bool,
                  on_reject: Callable[[int, str], None] | None) -> None:
     connection = db.session.connection()
-    fans = _FanRows(position, width, report.encoding, report, _datetime_to_database(connection))
+    fans = _FanRows(position, width, report.encoding, report, to_database(Fan.__table__.c.joined_at, connection))
     upsert = _Upsert(connection, [name for name in ("city", "lat", "level", "joined_at") if name in position])
     before = db.session.scalar(select(func.count()).select_from(Fan))
     batch: list[tuple] = []
@@ -349,52 +351,45 @@ class _BatchWriter:
             raise self._error
 
 
-def _datetime_to_database(connection: Connection) -> Callable[[datetime], Any]:
-    """How SQLAlchemy itself would store a DateTime: the import bypasses its type system, and SQLite
-    compares the text it stores, so both must write the same format."""
-    column_type = Fan.__table__.c.joined_at.type
-    process = column_type.dialect_impl(connection.dialect).bind_processor(connection.dialect)
-    return process or (lambda moment: moment)
-
-
 class _Upsert:
-    """INSERT … ON CONFLICT (email) DO UPDATE, straight to the driver: the hot path of a
-    million-row import skips SQLAlchemy's per-row work. A column the file does not have, or a
-    cell left empty, keeps what the fan base already knows."""
+    """INSERT … ON CONFLICT (email) DO UPDATE: a Core statement, compiled once for the import and
+    run as its text with rows already in the database's form (`to_database`), because on the hot
+    path of a million-row import SQLAlchemy's per-row parameter work costs twice the write
+    (README, "Benchmarks": import_fans). A column the file does not have, or a cell left empty,
+    keeps what the fan base already knows."""
 
     COLUMNS = ("handle", "email", "city_geonameid", "latitude", "longitude", "level", "joined_at", "created_at",
                "updated_at")
 
     def __init__(self, connection: Connection, present: list[str]):
         self._connection = connection
-        updates = ["handle = excluded.handle", "updated_at = excluded.updated_at"]
+        fans = Fan.__table__
         # New coordinates also move the fan to the city nearest them.
         kept = {"city": ("city_geonameid",), "lat": ("city_geonameid", "latitude", "longitude"), "level": ("level",),
                 "joined_at": ("joined_at",)}
-        for name in dict.fromkeys(name for column in present for name in kept[column]):
-            updates.append(f"{name} = COALESCE(excluded.{name}, fans.{name})")
-        self._on_conflict = f"ON CONFLICT (email) DO UPDATE SET {', '.join(updates)}"
-        marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
-        self._values = "(" + ", ".join([marker] * len(self.COLUMNS)) + ")"
-        self._statements: dict[int, str] = {}
+        coalesced = dict.fromkeys(name for column in present for name in kept[column])
+
+        def statement(rows: int) -> str:
+            insert = on_conflict_insert(connection.dialect.name)(fans).values(
+                [{name: bindparam(f"{name}_{row}") for name in self.COLUMNS} for row in range(rows)])
+            excluded = insert.excluded
+            return driver_sql(insert.on_conflict_do_update(index_elements=["email"], set_={
+                "handle": excluded.handle, "updated_at": excluded.updated_at,
+                **{name: func.coalesce(excluded[name], fans.c[name]) for name in coalesced}}), connection)
+
+        self._one_row = statement(1)
         # SQLite upserts a whole batch in one statement twice as fast as row by row, and takes
         # a repeated email in it in order. PostgreSQL refuses that: it gets executemany.
         self._rows_per_statement = 1
         if connection.dialect.name == "sqlite":
-            driver = connection.connection.driver_connection
-            limit = driver.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
-            self._rows_per_statement = max(1, min(BATCH_SIZE, limit // len(self.COLUMNS)))
+            limit = connection.connection.driver_connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+            self._rows_per_statement = max(1, min(ROWS_PER_STATEMENT, limit // len(self.COLUMNS)))
+        self._many_rows = statement(self._rows_per_statement) if self._rows_per_statement > 1 else None
 
     def write(self, batch: list[tuple]) -> None:
-        if self._rows_per_statement == 1:
-            self._connection.exec_driver_sql(self._statement(1), batch)
-            return
-        for start in range(0, len(batch), self._rows_per_statement):
+        whole = len(batch) - len(batch) % self._rows_per_statement if self._many_rows else 0
+        for start in range(0, whole, self._rows_per_statement):
             rows = batch[start : start + self._rows_per_statement]
-            self._connection.exec_driver_sql(self._statement(len(rows)), tuple(chain.from_iterable(rows)))
-
-    def _statement(self, rows: int) -> str:
-        if rows not in self._statements:
-            self._statements[rows] = (f"INSERT INTO fans ({', '.join(self.COLUMNS)}) "
-                                      f"VALUES {', '.join([self._values] * rows)} {self._on_conflict}")
-        return self._statements[rows]
+            self._connection.exec_driver_sql(self._many_rows, tuple(chain.from_iterable(rows)))
+        if whole < len(batch):
+            self._connection.exec_driver_sql(self._one_row, batch[whole:])

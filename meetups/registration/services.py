@@ -18,7 +18,6 @@ from sqlalchemy import (
     select,
     union_all,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import make_transient_to_detached
 
 from ..cities.services import find_city
@@ -27,7 +26,8 @@ from ..events.locks import lock_meetup, lock_meetup_only
 from ..events.models import Meetup, MeetupStatus
 from ..events.services import MeetupDetails, apply_details, locked_meetup
 from ..extensions import db
-from ..shared.mail import Queued, send
+from ..shared.db import dialect_name, first, on_conflict
+from ..shared.mail import send
 from ..shared.private_links import new_salt, row_for_token
 from ..shared.timeutil import format_in_zone, utcnow
 from ..shared.validation import is_email, storable
@@ -92,11 +92,8 @@ _REGISTRATION_BY_EMAIL = select(Registration).where(
     Registration.meetup_id == bindparam("meetup_id"), Registration.email == bindparam("email"))
 # Inserts nothing for an email already registered (one registration per email): one statement
 # both looks and writes, and a rush of new fans needs no lookup.
-_NEW_REGISTRATION = {
-    name: dialect_insert(Registration.__table__).on_conflict_do_nothing(index_elements=["meetup_id", "email"])
-    .returning(Registration.__table__.c.id)
-    for name, dialect_insert in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
-}
+_NEW_REGISTRATION = on_conflict(Registration.__table__, ["meetup_id", "email"],
+                                returning=(Registration.__table__.c.id,))
 
 
 @dataclass
@@ -197,7 +194,7 @@ def register(meetup_id: int, *, name: str, email: str, city: str = "", phone: st
     # The clock is read inside the lock: the waiting list's order (queued_at) is then the order in
     # which fans took the lock, so no two fans in a rush are told the same position.
     now = now or utcnow()
-    settings = db.session.connection().execute(_MEETUP_AND_SEATS, {"meetup_id": meetup_id, "now": now}).first()
+    settings = first(_MEETUP_AND_SEATS, {"meetup_id": meetup_id, "now": now})
     if not exists or settings is None or settings.status == MeetupStatus.DRAFT.value:
         db.session.rollback()
         raise DomainError("not_found", _("There is no such meetup."), status=404)
@@ -237,8 +234,8 @@ def register(meetup_id: int, *, name: str, email: str, city: str = "", phone: st
         row["invite_code_id"] = code.id
     inserted_id = None
     if registration is None:  # usually one statement: inserted, unless the email is registered already
-        insert_new = _NEW_REGISTRATION[db.session.get_bind().dialect.name]
-        inserted_id = db.session.connection().execute(insert_new, {**row, "meetup_id": meetup_id}).scalar()
+        inserted = first(_NEW_REGISTRATION[dialect_name()], {**row, "meetup_id": meetup_id})
+        inserted_id = inserted[0] if inserted else None
         registration = None if inserted_id else _unless_registered(meetup_id, values["email"], mails)
     if registration is not None:
         _come_back(registration, row)

@@ -1,16 +1,25 @@
 """Database plumbing every domain shares: beginning a write transaction so that writers queue
-instead of failing (SQLite) or lock exactly the rows they change (PostgreSQL), and CHECK
-constraints spelled from the enums they guard."""
+instead of failing (SQLite) or lock exactly the rows they change (PostgreSQL), INSERT … ON
+CONFLICT for both databases, and CHECK constraints spelled from the enums they guard.
+
+One way to run SQL: through the session (`db.session.execute` for the ORM, or its connection's
+`execute` for a Core statement on a hot path, built once as a module constant so that SQLAlchemy
+compiles it once). No driver cursors, no SQL strings built by hand. One bulk write, the fan
+import, runs its Core statement's compiled text (`driver_sql`) with rows already in the
+database's form (`to_database`): there SQLAlchemy's per-row work would cost more than the write."""
 import contextlib
 import enum
 import fcntl
 import os
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
-from sqlalchemy import event
+from sqlalchemy import Column, Connection, Table, event
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
-from sqlalchemy.sql import Select
+from sqlalchemy.sql import Executable, Select
 
 from ..extensions import db
 
@@ -83,6 +92,53 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
         cursor.execute("PRAGMA journal_mode = WAL")
     cursor.execute("PRAGMA synchronous = NORMAL")
     cursor.close()
+
+
+def first(statement: Executable, params: dict | list[dict]) -> Row | None:
+    """The first row of a Core statement (or None) run on the session's connection, in its
+    transaction: the hot paths' way, which skips the ORM's per-statement work."""
+    return db.session.connection().execute(statement, params).first()
+
+
+_DIALECT_INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+
+
+def on_conflict_insert(dialect: str) -> Callable:
+    """The `insert` of this database's dialect, the one that knows ON CONFLICT."""
+    return _DIALECT_INSERTS[dialect]
+
+
+def on_conflict(table: Table, keys: list[str], update: Callable | None = None,
+                returning: tuple = ()) -> dict[str, Executable]:
+    """INSERT … ON CONFLICT (`keys`) DO NOTHING, or DO UPDATE SET what `update(excluded)` gives
+    (`excluded`: the row that was refused), for each database the app runs on: {dialect name:
+    statement}, built once by the caller. With `returning`, a row that was not inserted (DO
+    NOTHING) returns nothing, so "was it new" is one statement."""
+    statements = {}
+    for name, dialect_insert in _DIALECT_INSERTS.items():
+        statement = dialect_insert(table)
+        if update is None:
+            statement = statement.on_conflict_do_nothing(index_elements=keys)
+        else:
+            statement = statement.on_conflict_do_update(index_elements=keys, set_=update(statement.excluded))
+        statements[name] = statement.returning(*returning) if returning else statement
+    return statements
+
+
+def driver_sql(statement: Executable, connection: Connection) -> str:
+    """A Core statement's text for `connection.exec_driver_sql`, compiled once by the caller, with
+    positional placeholders in the order of its bind parameters (for a bulk write's rows)."""
+    dialect = connection.dialect
+    if dialect.paramstyle != "qmark":  # PostgreSQL's drivers take %s for positional values
+        dialect = type(dialect)(paramstyle="format")
+    return str(statement.compile(dialect=dialect))
+
+
+def to_database(column: Column, connection: Connection) -> Callable:
+    """How SQLAlchemy itself would send a value of `column` to this database (for `driver_sql`'s
+    rows): SQLite compares the text it stores, so both must write the same format."""
+    process = column.type.dialect_impl(connection.dialect).bind_processor(connection.dialect)
+    return process or (lambda value: value)
 
 
 def one_of(column: str, values: type[enum.Enum]) -> str:
