@@ -11,7 +11,8 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Email, Length
 
-from .models import Role
+from ..shared.validation import column_length
+from .models import Role, User
 from .services import MIN_PASSWORD_LENGTH
 
 ROLE_LABELS = {
@@ -30,6 +31,6 @@ class LoginForm(FlaskForm):
 
 class CreateUserForm(FlaskForm):
     email = EmailField(_l("Email"), validators=[DataRequired(), Email()])
-    name = StringField(_l("Name"), validators=[Length(max=100)])
+    name = StringField(_l("Name"), validators=[Length(max=column_length(User.name))])
     role = SelectField(_l("Role"), choices=lambda: [SelectChoice(role.value, ROLE_LABELS[role]) for role in Role])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH)])

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..extensions import db
+from ..shared.db import one_of
 from ..shared.timeutil import utcnow
 
 
@@ -24,7 +25,7 @@ ROLE_VALUES = tuple(role.value for role in Role)
 class User(UserMixin, db.Model):
     __tablename__ = "users"
     __table_args__ = (
-        CheckConstraint("role IN ('admin', 'planner', 'staff', 'engineer')", name="role_known"),
+        CheckConstraint(one_of("role", Role), name="role_known"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

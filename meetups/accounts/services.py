@@ -3,7 +3,6 @@ import hashlib
 import secrets
 from datetime import timedelta
 
-from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.util import identity_key
@@ -13,6 +12,7 @@ from ..errors import DomainError
 from ..extensions import db
 from ..shared.db import first
 from ..shared.timeutil import utcnow
+from ..shared.validation import Fields
 from .models import ROLE_VALUES, ApiToken, User
 
 MIN_PASSWORD_LENGTH = 8
@@ -21,26 +21,20 @@ TOKEN_PREFIX = "mtk_"
 _DUMMY_HASH = generate_password_hash("not a real password")
 
 
-def normalise_email(email: str) -> str:
-    try:
-        return validate_email(email.strip(), check_deliverability=False).normalized.lower()
-    except EmailNotValidError as error:
-        message = f"Not a valid email address: {error}"
-        raise DomainError("invalid", message, {"email": message}) from None
-
-
 def create_user(email: str, role: str, password: str, name: str = "") -> User:
-    email = normalise_email(email)
-    if role not in ROLE_VALUES:
-        message = f"The role must be one of {', '.join(ROLE_VALUES)}."
-        raise DomainError("invalid", message, {"role": message})
+    fields = Fields()
+    email = fields.email("email", email, required="Give the account's email address.",
+                         invalid=f"Not a valid email address: {email!r}.")
+    role = fields.choice("role", role, ROLE_VALUES, message=f"The role must be one of {', '.join(ROLE_VALUES)}.")
+    password = fields.text("password", password, strip=False)
     if len(password) < MIN_PASSWORD_LENGTH:
-        message = f"The password must be at least {MIN_PASSWORD_LENGTH} characters."
-        raise DomainError("invalid", message, {"password": message})
+        fields.refuse("password", f"The password must be at least {MIN_PASSWORD_LENGTH} characters.")
+    name = fields.text("name", name, User.name)
+    fields.done(" ".join(fields.errors.values()))  # the command line shows this message
     if db.session.scalar(select(User.id).where(User.email == email)) is not None:
         message = f"There is already an account for {email}."
         raise DomainError("email_taken", message, {"email": message}, 409)
-    user = User(email=email, role=role, name=name.strip())
+    user = User(email=email, role=role, name=name)
     user.set_password(password)
     db.session.add(user)
     db.session.commit()

@@ -4,7 +4,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
 from ..errors import DomainError
-from ..shared.forms import EmptyForm, public_write
+from ..shared.forms import EmptyForm, public_write, show_on_form
 from ..shared.redirects import local_path
 from .access import public, roles_required
 from .forms import ROLE_LABELS, CreateUserForm, LoginForm
@@ -55,8 +55,7 @@ def users():
         try:
             user = create_user(form.email.data, form.role.data, form.password.data, form.name.data or "")
         except DomainError as error:
-            for field, message in error.fields.items():
-                getattr(form, field).errors.append(message)
+            show_on_form(form, error)
         else:
             flash(_("Account %(email)s created with the role %(role)s.", email=user.email, role=ROLE_LABELS[Role(user.role)]), "success")
             return redirect(url_for("accounts.users"))

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..accounts.models import User
 from ..extensions import db
+from ..shared.db import one_of
 from ..registration.models import Registration
 from ..shared.timeutil import utcnow
 
@@ -41,7 +42,7 @@ class CheckIn(db.Model):
 
     __tablename__ = "checkins"
     __table_args__ = (
-        CheckConstraint("method IN ('scan', 'manual', 'sync')", name="method_known"),
+        CheckConstraint(one_of("method", CheckInMethod), name="method_known"),
         Index("ix_checkins_recent", "meetup_id", "checked_in_at"),
     )
 
@@ -66,7 +67,7 @@ class CheckInEvent(db.Model):
 
     __tablename__ = "checkin_events"
     __table_args__ = (
-        CheckConstraint("action IN ('checked_in', 'undone', 'conflict', 'conflict_dismissed')", name="action_known"),
+        CheckConstraint(one_of("action", CheckInAction), name="action_known"),
         Index("ix_checkin_events_meetup", "meetup_id", "at"),
     )
 

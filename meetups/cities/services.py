@@ -12,6 +12,7 @@ from ..extensions import db
 from .models import City, CityName
 from .names import CHINA_PROVINCES, chinese_name, name_key, province_key, province_keys
 
+MAX_TYPED_CITY = 100  # the longest city name a form or the API takes from a person
 # Suffixes people add to a city's name: 成都市, "Chengdu City", "chengdu shi".
 _CITY_SUFFIXES = ("市", " city", " shi")
 
@@ -160,7 +161,7 @@ def find_city(typed: str, province: str | None = None) -> Resolution:
 def city_named(typed: str) -> City | None:
     """The gazetteer city a fan typed (any of its names), or None."""
     typed = (typed or "").strip()
-    if not typed or len(typed) > 100:
+    if not typed or len(typed) > MAX_TYPED_CITY:
         return None
     geonameid = find_city(typed).geonameid
     return db.session.get(City, geonameid) if geonameid is not None else None

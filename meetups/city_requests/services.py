@@ -7,18 +7,15 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from ..cities.services import find_city
-from ..errors import DomainError
+from ..cities.services import MAX_TYPED_CITY, find_city
 from ..extensions import db
 from ..shared.links import external_url
 from ..shared.mail import Mail, compose, send
 from ..shared.private_links import link_token, new_salt, row_for_link
 from ..shared.timeutil import utcnow
-from ..shared.validation import is_email, storable
+from ..shared.validation import Fields
 from .models import CityRequest
 
-MAX_NAME = 100
-MAX_CITY = 100
 LINK_PURPOSE = "city_request"  # see private_links: a registration's token opens no request
 
 # What asking did (the JSON API's `status`).
@@ -128,27 +125,14 @@ def _confirmation_mail(city_request: CityRequest) -> Mail:
 
 
 def _validated(city: str, email: str, name: str) -> dict:
-    city, email, name = (city or "").strip(), (email or "").strip().lower(), (name or "").strip()
-    fields = {key: _("This contains characters that cannot be stored.")
-              for key, value in (("city", city), ("email", email), ("name", name)) if not storable(value)}
-    if "email" not in fields:
-        if not email:
-            fields["email"] = _("Please give your email: we send a link there to confirm your request.")
-        elif not is_email(email):
-            fields["email"] = _("This does not look like an email address.")
-    if "name" not in fields and len(name) > MAX_NAME:
-        fields["name"] = _("Names are at most %(most)d characters.", most=MAX_NAME)
+    fields = Fields()
+    city = fields.text("city", city, most=MAX_TYPED_CITY, required=_("Please tell us your city."))
+    email = fields.email("email", email, required=_("Please give your email: we send a link there to confirm your request."))
+    name = fields.text("name", name, CityRequest.name)
     geonameid = None
-    if "city" not in fields:
-        if not city:
-            fields["city"] = _("Please tell us your city.")
-        elif len(city) > MAX_CITY:
-            fields["city"] = _("City names are at most 100 characters.")
-        else:
-            geonameid = find_city(city).geonameid
-            if geonameid is None:
-                fields["city"] = _("We do not know a city called %(name)s. Try its English or Chinese name.",
-                                   name=city)
-    if fields:
-        raise DomainError("invalid", _("Please correct the marked fields."), fields)
+    if city and "city" not in fields:
+        geonameid = find_city(city).geonameid
+        if geonameid is None:
+            fields.refuse("city", _("We do not know a city called %(name)s. Try its English or Chinese name.", name=city))
+    fields.done()
     return {"city_geonameid": geonameid, "email": email, "name": name}

@@ -17,10 +17,10 @@ from flask_babel import gettext as _
 from ..accounts.access import public
 from ..cities.models import City
 from ..cities.remembered import remembered_city
-from ..cities.services import city_suggestions
+from ..cities.services import MAX_TYPED_CITY, city_suggestions
 from ..errors import DomainError
 from ..extensions import db
-from ..shared.forms import EmptyForm, public_write, show_field_errors
+from ..shared.forms import EmptyForm, public_write, show_on_form
 from ..shared.private_links import keep_private
 from .forms import AskForm
 from .services import ask_for_city, confirm_request, request_for_token, withdraw_request
@@ -46,14 +46,14 @@ def ask():
                 outcome = ask_for_city(city=form.city.data, email=form.email.data, name=form.name.data, locale=locale)
             except DomainError as error:
                 status, problem = error.status, error.message
-                show_field_errors(form, error)
+                show_on_form(form, error, flash_rest=False)
             else:
                 session[ASKED] = {"status": outcome.status, "email": outcome.city_request.email,
                                   "city": outcome.city_request.city_geonameid}
                 return redirect(url_for("city_requests.sent"))
     else:
         city = remembered_city()
-        form.city.data = request.args.get("city", "").strip()[:100] or (city.display_name(locale) if city else "")
+        form.city.data = request.args.get("city", "").strip()[:MAX_TYPED_CITY] or (city.display_name(locale) if city else "")
     return render_template("city_requests/ask.html", form=form, problem=problem,
                            city_names=city_suggestions(locale)), status
 

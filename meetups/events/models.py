@@ -7,10 +7,12 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..cities.models import City
 from ..extensions import db
+from ..shared.db import one_of
 from ..shared.timeutil import to_local, utcnow
 
 MIN_CAPACITY = 30
 MAX_CAPACITY = 50
+MAX_OFFER_HOURS = 168  # a week
 
 
 class MeetupStatus(str, enum.Enum):
@@ -26,8 +28,8 @@ class Meetup(db.Model):
         CheckConstraint(
             f"capacity BETWEEN {MIN_CAPACITY} AND {MAX_CAPACITY}", name="capacity_30_to_50"
         ),
-        CheckConstraint("status IN ('draft', 'published', 'closed', 'cancelled')", name="status_known"),
-        CheckConstraint("offer_hours IS NULL OR offer_hours BETWEEN 1 AND 168", name="offer_hours_range"),
+        CheckConstraint(one_of("status", MeetupStatus), name="status_known"),
+        CheckConstraint(f"offer_hours IS NULL OR offer_hours BETWEEN 1 AND {MAX_OFFER_HOURS}", name="offer_hours_range"),
         # Both or neither (the migration attaches these to the columns: SQLite cannot add table checks).
         CheckConstraint("venue_latitude IS NULL OR venue_latitude BETWEEN -90 AND 90", name="venue_latitude_range"),
         CheckConstraint("venue_longitude IS NULL OR venue_longitude BETWEEN -180 AND 180",

@@ -17,10 +17,10 @@ from ..cities.services import find_city, geodesic_km
 from ..errors import DomainError
 from ..extensions import db
 from ..shared.timeutil import to_utc, utcnow
+from ..shared.validation import Fields
 from .locks import lock_meetup
-from .models import MAX_CAPACITY, MIN_CAPACITY, Meetup, MeetupStatus
+from .models import MAX_CAPACITY, MAX_OFFER_HOURS, MIN_CAPACITY, Meetup, MeetupStatus
 
-MAX_OFFER_HOURS = 168
 # A venue's pin this far from its city's centre is a typing slip or the wrong city (the widest
 # Chinese cities' urban areas are well within it).
 MAX_VENUE_KM = 150
@@ -165,35 +165,28 @@ def _publish(meetup: Meetup) -> None:
 def apply_details(meetup: Meetup, details: MeetupDetails, taken: int) -> None:
     """Check every field, then set them all (or raise DomainError `invalid` naming each bad field).
     `taken`: seats the capacity may not go below (confirmed, offered, held for invite codes)."""
-    fields = {}
-    capacity = details.capacity
-    if not isinstance(capacity, int) or not MIN_CAPACITY <= capacity <= MAX_CAPACITY:
-        fields["capacity"] = _("Capacity must be between %(least)d and %(most)d seats.",
-                               least=MIN_CAPACITY, most=MAX_CAPACITY)
-    elif capacity < taken:
-        fields["capacity"] = _("%(taken)d seats are taken or held for invite codes: the capacity cannot go below that.",
-                               taken=taken)
+    fields = Fields()
+    capacity = fields.number("capacity", details.capacity, int, MIN_CAPACITY, MAX_CAPACITY, message=_(
+        "Capacity must be between %(least)d and %(most)d seats.", least=MIN_CAPACITY, most=MAX_CAPACITY))
+    if capacity is not None and capacity < taken:
+        fields.refuse("capacity", _(
+            "%(taken)d seats are taken or held for invite codes: the capacity cannot go below that.", taken=taken))
     host = None
     if details.city_geonameid is not None:
         host = db.session.get(City, details.city_geonameid)
         if host is None:
-            fields["city"] = _("The gazetteer has no such city (was it removed?).")
+            fields.refuse("city", _("The gazetteer has no such city (was it removed?)."))
     else:
         resolution = find_city(details.city or "")
         if resolution.geonameid is None:
-            fields["city"] = _("No gazetteer city is called %(name)s.", name=repr(details.city))
+            fields.refuse("city", _("No gazetteer city is called %(name)s.", name=repr(details.city)))
         else:
             host = db.session.get(City, resolution.geonameid)
-    title = (details.title or "").strip()
-    if len(title) > 200:
-        fields["title"] = _("Titles are at most 200 characters.")
-    if len(details.venue_name or "") > 200:
-        fields["venue_name"] = _("Venue names are at most 200 characters.")
-    if len(details.venue_address or "") > 300:
-        fields["venue_address"] = _("Addresses are at most 300 characters.")
-    if details.offer_hours is not None and not 1 <= details.offer_hours <= MAX_OFFER_HOURS:
-        fields["offer_hours"] = _("Offers last between 1 and %(most)d hours (leave empty to promote at once).",
-                                  most=MAX_OFFER_HOURS)
+    title = fields.text("title", details.title, Meetup.title)
+    venue_name = fields.text("venue_name", details.venue_name, Meetup.venue_name)
+    venue_address = fields.text("venue_address", details.venue_address, Meetup.venue_address)
+    offer_hours = fields.number("offer_hours", details.offer_hours, int, 1, MAX_OFFER_HOURS, required=False, message=_(
+        "Offers last between 1 and %(most)d hours (leave empty to promote at once).", most=MAX_OFFER_HOURS))
     if host is not None:
         zone = host.timezone
         starts = to_utc(details.starts_at, zone)
@@ -202,28 +195,27 @@ def apply_details(meetup: Meetup, details: MeetupDetails, taken: int) -> None:
             ("registration_closes_at", details.registration_closes_at),
             ("codes_release_at", details.codes_release_at))}
         if moments["ends_at"] and moments["ends_at"] <= starts:
-            fields["ends_at"] = _("The meetup must end after it starts.")
+            fields.refuse("ends_at", _("The meetup must end after it starts."))
         closes = moments["registration_closes_at"] or starts
         if closes > starts:
-            fields["registration_closes_at"] = _("Registration must close by the time the meetup starts.")
+            fields.refuse("registration_closes_at", _("Registration must close by the time the meetup starts."))
         if moments["registration_opens_at"] and moments["registration_opens_at"] >= closes:
-            fields["registration_opens_at"] = _("Registration must open before it closes.")
+            fields.refuse("registration_opens_at", _("Registration must open before it closes."))
         if moments["codes_release_at"] and moments["codes_release_at"] > starts:
-            fields["codes_release_at"] = _("Held seats must be released by the time the meetup starts.")
+            fields.refuse("codes_release_at", _("Held seats must be released by the time the meetup starts."))
         try:
             point = venue_point(details.venue_location, host)
         except DomainError as error:
-            fields.update(error.fields)
-    if fields:
-        raise DomainError("invalid", " ".join(fields.values()), fields)
+            for name, message in error.fields.items():
+                fields.refuse(name, message)
+    fields.done(" ".join(fields.errors.values()))
     meetup.city = host
     meetup.title = title or _("%(city)s fan meetup", city=host.display_name(str(get_locale())))
-    meetup.venue_name = (details.venue_name or "").strip()
-    meetup.venue_address = (details.venue_address or "").strip()
+    meetup.venue_name, meetup.venue_address = venue_name, venue_address
     meetup.venue_latitude, meetup.venue_longitude = point or (None, None)
     meetup.starts_at = starts
     meetup.capacity = capacity
-    meetup.offer_hours = details.offer_hours
+    meetup.offer_hours = offer_hours
     for name, value in moments.items():
         setattr(meetup, name, value)
 

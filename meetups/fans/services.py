@@ -2,7 +2,6 @@
 import codecs
 import csv
 import io
-import math
 import queue
 import re
 import sqlite3
@@ -20,7 +19,7 @@ from ..cities.services import CityMatcher, NearestCityIndex, Resolution
 from ..extensions import db
 from ..shared.db import driver_sql, on_conflict_insert, to_database
 from ..shared.timeutil import utcnow
-from ..shared.validation import is_email
+from ..shared.validation import column_length, is_email, parse_number
 from .counts import recount
 from .models import Fan
 
@@ -30,7 +29,7 @@ BATCH_SIZE = 2500
 ROWS_PER_STATEMENT = 500  # SQLite: rows in one multi-row upsert (its compile grows with it)
 # A point farther than this from every gazetteer city is more likely a typo than a fan.
 MAX_PLACEMENT_KM = 300.0
-MAX_HANDLE_LENGTH = 100
+MAX_HANDLE_LENGTH = column_length(Fan.handle)
 MAX_LEVEL = 2**31 - 1  # what an INTEGER column holds on every database we support
 SNIFF_BYTES = 65536
 # Forum exports repeat join dates endlessly; this many parsed ones are remembered.
@@ -120,11 +119,6 @@ def _mostly_utf8(head: bytes) -> bool:
     return utf8 > other
 
 
-def _parse_float(text: str) -> float | None:
-    value = float(text)
-    return value if math.isfinite(value) else None
-
-
 def _parse_joined(text: str) -> datetime:
     moment = datetime.fromisoformat(text.strip().replace("/", "-"))
     # Naive UTC is the database's convention (see timeutil); an offset in the file is honoured.
@@ -170,11 +164,8 @@ class _FanRows:
 
         latitude = longitude = city_id = None
         if (lat or lon) and (lat.strip() or lon.strip()):
-            try:
-                latitude, longitude = _parse_float(lat), _parse_float(lon)
-            except ValueError:
-                latitude = longitude = None
-            if latitude is None or longitude is None or not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
+            latitude, longitude = parse_number(lat, float, -90, 90), parse_number(lon, float, -180, 180)
+            if latitude is None or longitude is None:
                 return f"bad coordinates {lat.strip()!r},{lon.strip()!r} (lat -90..90, lon -180..180)"
         if city and not city.isspace():
             resolution = self._matcher.resolve(city, province or None)
@@ -191,11 +182,8 @@ class _FanRows:
 
         number = None
         if level and not level.isspace():
-            try:
-                number = int(level)
-            except ValueError:
-                number = -1
-            if not 0 <= number <= MAX_LEVEL:
+            number = parse_number(level, int, 0, MAX_LEVEL)
+            if number is None:
                 return f"level must be a whole number from 0 to {MAX_LEVEL}, not {level.strip()!r}"
         joined_at = None
         if joined and not joined.isspace():

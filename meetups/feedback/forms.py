@@ -14,7 +14,7 @@ from wtforms import (
 from wtforms.validators import Optional
 
 from .labels import CATEGORY_LABELS, STATUS_LABELS
-from .models import MAX_RELEASE, MAX_TITLE, ItemStatus
+from .models import MAX_RELEASE, MAX_SCORE, MAX_TITLE, ItemStatus
 from .services import MAX_ANSWER, MAX_DESCRIPTION, MAX_QUESTION
 
 
@@ -58,6 +58,6 @@ class MergeForm(FlaskForm):
 
 
 class RatingForm(FlaskForm):
-    score = RadioField(_l("Your rating"), choices=[SelectChoice(str(score), str(score)) for score in range(1, 6)],
+    score = RadioField(_l("Your rating"), choices=[SelectChoice(str(score), str(score)) for score in range(1, MAX_SCORE + 1)],
                        validate_choice=False)
     comment = TextAreaField(_l("Anything to tell the organisers? (optional)"), render_kw={"rows": 4, "maxlength": 2000})

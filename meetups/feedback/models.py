@@ -18,11 +18,13 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..accounts.models import User
 from ..events.models import Meetup
 from ..extensions import db
+from ..shared.db import one_of
 from ..registration.models import Registration
 from ..shared.timeutil import utcnow
 
 MAX_TITLE = 200
 MAX_RELEASE = 50
+MAX_SCORE = 5  # a meetup is rated 1 to 5 stars
 
 
 class Category(str, enum.Enum):
@@ -49,17 +51,14 @@ CATEGORY_VALUES = tuple(category.value for category in Category)
 STATUS_VALUES = tuple(status.value for status in ItemStatus)
 
 
-def _one_of(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} IN ({', '.join(repr(value) for value in values)})"
-
-
 class FeedbackItem(db.Model):
     __tablename__ = "feedback_items"
     __table_args__ = (
-        CheckConstraint(_one_of("category", CATEGORY_VALUES), name="category_known"),
-        CheckConstraint(_one_of("status", STATUS_VALUES), name="status_known"),
-        CheckConstraint("status != 'shipped' OR shipped_in IS NOT NULL", name="shipped_has_release"),
-        CheckConstraint("(status = 'duplicate') = (merged_into_id IS NOT NULL)", name="duplicate_has_target"),
+        CheckConstraint(one_of("category", Category), name="category_known"),
+        CheckConstraint(one_of("status", ItemStatus), name="status_known"),
+        CheckConstraint(f"status != '{ItemStatus.SHIPPED.value}' OR shipped_in IS NOT NULL", name="shipped_has_release"),
+        CheckConstraint(f"(status = '{ItemStatus.DUPLICATE.value}') = (merged_into_id IS NOT NULL)",
+                        name="duplicate_has_target"),
         CheckConstraint("merged_into_id IS NULL OR merged_into_id != id", name="not_merged_into_itself"),
         Index("ix_feedback_items_listing", "status", "created_at"),
     )
@@ -95,7 +94,7 @@ class FeedbackNote(db.Model):
 
     __tablename__ = "feedback_notes"
     __table_args__ = (
-        CheckConstraint(_one_of("category", CATEGORY_VALUES), name="category_known"),
+        CheckConstraint(one_of("category", Category), name="category_known"),
         # The console sends a key with each note: a note submitted twice (a retried request, a
         # double tap) is stored once.
         UniqueConstraint("author_id", "client_key", name="one_note_per_client_key"),
@@ -185,7 +184,7 @@ class MeetupRating(db.Model):
     """An attendee's rating of the meetup (1–5 and a comment), from the link emailed afterwards."""
 
     __tablename__ = "meetup_ratings"
-    __table_args__ = (CheckConstraint("score BETWEEN 1 AND 5", name="score_1_to_5"),)
+    __table_args__ = (CheckConstraint(f"score BETWEEN 1 AND {MAX_SCORE}", name="score_1_to_5"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     meetup_id: Mapped[int] = mapped_column(ForeignKey("meetups.id"), index=True)

@@ -17,8 +17,8 @@ from ..shared.links import external_url
 from ..shared.mail import compose, send
 from ..shared.private_links import link_token, row_for_link
 from ..shared.timeutil import utcnow
-from ..shared.validation import storable
-from .models import FeedbackNote, MeetupRating
+from ..shared.validation import Fields
+from .models import MAX_SCORE, FeedbackNote, MeetupRating
 from .services import ItemSummary, checked_in_registrations, summarize
 
 RATING_LINK = "rating"  # the link's purpose (shared.private_links), signed with the registration's manage salt
@@ -69,18 +69,10 @@ def rate_meetup(token: str, score, comment: str = "", now: datetime | None = Non
     """The attendee's rating; rating again replaces it."""
     now = now or utcnow()
     registration = registration_for_rating(token)
-    comment = (comment or "").strip()
-    fields = {}
-    if isinstance(score, str) and score.strip().isdigit():
-        score = int(score)
-    if not isinstance(score, int) or isinstance(score, bool) or not 1 <= score <= 5:
-        fields["score"] = _("Pick from 1 to 5 stars.")
-    if not storable(comment):
-        fields["comment"] = _("This contains characters that cannot be stored.")
-    elif len(comment) > MAX_COMMENT:
-        fields["comment"] = _("Comments are at most %(most)d characters.", most=MAX_COMMENT)
-    if fields:
-        raise DomainError("invalid", _("Please correct the marked fields."), fields)
+    fields = Fields()
+    score = fields.number("score", score, int, 1, MAX_SCORE, message=_("Pick from 1 to %(most)d stars.", most=MAX_SCORE))
+    comment = fields.text("comment", comment, most=MAX_COMMENT)
+    fields.done()
     rating = rating_of(registration)
     if rating is None:
         rating = MeetupRating(meetup_id=registration.meetup_id, registration_id=registration.id, created_at=now)

@@ -30,12 +30,11 @@ from ..shared.links import external_url
 from ..shared.mail import Mail, compose, send
 from ..shared.private_links import link_token, new_salt, row_for_link
 from ..shared.timeutil import utcnow
-from ..shared.validation import is_email, storable
+from ..shared.validation import Fields
 from . import search
 from .labels import STATUS_LABELS
 from .models import (
     CATEGORY_VALUES,
-    MAX_RELEASE,
     MAX_TITLE,
     STATUS_VALUES,
     Category,
@@ -53,7 +52,6 @@ TRENDING_WINDOW = timedelta(days=90)
 MAX_QUESTION = 2000
 MAX_ANSWER = 4000
 MAX_DESCRIPTION = 4000
-MAX_CLIENT_KEY = 64
 SUGGESTIONS = 5
 MAX_LISTED_IDS = 500
 PAGE_SIZE = 100  # items on the pool's page; search and filters narrow it
@@ -279,29 +277,19 @@ def record_note(meetup_id: int, author: User | None, *, question: str, answer: s
     meetup = db.session.get(Meetup, meetup_id) if isinstance(meetup_id, int) else None
     if meetup is None:
         raise DomainError("not_found", _("There is no such meetup."), status=404)
-    question, answer, title = (question or "").strip(), (answer or "").strip(), (title or "").strip()
-    category, client_key = (category or Category.OTHER.value).strip(), (client_key or "").strip()
-    fields = {name: _("This contains characters that cannot be stored.")
-              for name, value in (("question", question), ("answer", answer), ("title", title),
-                                  ("client_key", client_key)) if not storable(value)}
-    if "question" not in fields:
-        if not question:
-            fields["question"] = _("Write down the question that was asked.")
-        elif len(question) > MAX_QUESTION:
-            fields["question"] = _("Questions are at most %(most)d characters.", most=MAX_QUESTION)
-    if "answer" not in fields and len(answer) > MAX_ANSWER:
-        fields["answer"] = _("Answers are at most %(most)d characters.", most=MAX_ANSWER)
-    if "title" not in fields and len(title) > MAX_TITLE:
-        fields["title"] = _("Titles are at most %(most)d characters.", most=MAX_TITLE)
-    if category not in CATEGORY_VALUES:
-        fields["category"] = _("There is no such category.")
-    if len(client_key) > MAX_CLIENT_KEY:
-        fields["client_key"] = _("This is too long.")
+    fields = Fields()
+    question = fields.text("question", question, most=MAX_QUESTION,
+                           required=_("Write down the question that was asked."))
+    answer = fields.text("answer", answer, most=MAX_ANSWER)
+    title = fields.text("title", title, FeedbackItem.title)
+    category = fields.choice("category", category or Category.OTHER.value, CATEGORY_VALUES,
+                             message=_("There is no such category."))
+    client_key = fields.text("client_key", client_key, FeedbackNote.client_key)
     item = None
     if feedback_item_id is not None:
         item = db.session.get(FeedbackItem, feedback_item_id) if isinstance(feedback_item_id, int) else None
         if item is None:
-            fields["feedback_item_id"] = _("There is no such feedback item.")
+            fields.refuse("feedback_item_id", _("There is no such feedback item."))
         else:
             item = _surviving(item)
     asked_by = None
@@ -310,9 +298,8 @@ def record_note(meetup_id: int, author: User | None, *, question: str, answer: s
         inside = asked_by is not None and asked_by.meetup_id == meetup.id and db.session.scalar(
             select(CheckIn.id).where(CheckIn.registration_id == asked_by.id)) is not None
         if not inside:
-            fields["asked_by_id"] = _("Pick who asked from the fans checked in at this meetup.")
-    if fields:
-        raise DomainError("invalid", _("Please correct the marked fields."), fields)
+            fields.refuse("asked_by_id", _("Pick who asked from the fans checked in at this meetup."))
+    fields.done()
 
     if client_key and author is not None:
         sent_before = _note_for_key(author, client_key)
@@ -371,11 +358,10 @@ def cast_vote(item_id: int, *, voter_id: int | None = None, email: str = "", loc
         db.session.commit()
         return VoteOutcome(COUNTED, voter)
 
-    email = (email or "").strip().lower()
-    if not email or not storable(email) or not is_email(email):
-        message = _("Give your email: we send a link there, and your vote counts once you open it.") if not email \
-            else _("This does not look like an email address.")
-        raise DomainError("invalid", _("Please correct the marked fields."), {"email": message})
+    fields = Fields()
+    email = fields.email("email", email,
+                         required=_("Give your email: we send a link there, and your vote counts once you open it."))
+    fields.done()
     voter = _voter_row(email, locale, now)
     vote = _vote_row(_votable(item_id), voter, now)
     if vote.counts:
@@ -507,19 +493,11 @@ def _confirmation_mail(voter: FeedbackVoter) -> Mail:
 
 def edit_item(item_id: int, *, title: str, description: str, category: str) -> FeedbackItem:
     item = get_item(item_id)
-    title, description, category = (title or "").strip(), (description or "").strip(), (category or "").strip()
-    fields = {name: _("This contains characters that cannot be stored.")
-              for name, value in (("title", title), ("description", description)) if not storable(value)}
-    if "title" not in fields and not title:
-        fields["title"] = _("Give the item a title.")
-    elif "title" not in fields and len(title) > MAX_TITLE:
-        fields["title"] = _("Titles are at most %(most)d characters.", most=MAX_TITLE)
-    if "description" not in fields and len(description) > MAX_DESCRIPTION:
-        fields["description"] = _("Descriptions are at most %(most)d characters.", most=MAX_DESCRIPTION)
-    if category not in CATEGORY_VALUES:
-        fields["category"] = _("There is no such category.")
-    if fields:
-        raise DomainError("invalid", _("Please correct the marked fields."), fields)
+    fields = Fields()
+    title = fields.text("title", title, FeedbackItem.title, required=_("Give the item a title."))
+    description = fields.text("description", description, most=MAX_DESCRIPTION)
+    category = fields.choice("category", category, CATEGORY_VALUES, message=_("There is no such category."))
+    fields.done()
     item.title, item.description, item.category = title, description, category
     db.session.commit()
     return item
@@ -531,22 +509,20 @@ def change_status(item_id: int, status: str, user: User | None, *, shipped_in: s
     or None when nothing changed. Merging (status duplicate) is merge_items."""
     now = now or utcnow()
     item = _locked(get_item(item_id))
-    shipped_in = (shipped_in or "").strip()
-    fields = {}
-    if status not in STATUS_VALUES:
-        fields["status"] = _("There is no such status.")
-    elif status == ItemStatus.DUPLICATE.value:
-        fields["status"] = _("To mark a duplicate, merge it into the item it repeats.")
+    fields = Fields()
+    status = fields.choice("status", status, STATUS_VALUES, message=_("There is no such status."))
+    if status == ItemStatus.DUPLICATE.value:
+        fields.refuse("status", _("To mark a duplicate, merge it into the item it repeats."))
     elif item.is_duplicate:
-        fields["status"] = _("This item was merged into another: change that one.")
-    if status == ItemStatus.SHIPPED.value:
-        if not shipped_in:
-            fields["shipped_in"] = _("Name the release it shipped in.")
-        elif not storable(shipped_in) or len(shipped_in) > MAX_RELEASE:
-            fields["shipped_in"] = _("Release names are at most %(most)d characters.", most=MAX_RELEASE)
-    if fields:
+        fields.refuse("status", _("This item was merged into another: change that one."))
+    shipped = status == ItemStatus.SHIPPED.value
+    shipped_in = fields.text("shipped_in", shipped_in if shipped else "", FeedbackItem.shipped_in,
+                             required=_("Name the release it shipped in.") if shipped else None)
+    try:
+        fields.done()
+    except DomainError:
         db.session.rollback()
-        raise DomainError("invalid", _("Please correct the marked fields."), fields)
+        raise
     release = shipped_in if status == ItemStatus.SHIPPED.value else None
     if item.status == status and item.shipped_in == release:
         db.session.rollback()

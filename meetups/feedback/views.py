@@ -17,7 +17,7 @@ from flask_login import current_user
 from ..accounts.access import public, roles_required
 from ..accounts.models import Role
 from ..errors import DomainError
-from ..shared.forms import EmptyForm, public_write, show_field_errors, show_on_form
+from ..shared.forms import EmptyForm, public_write, show_on_form
 from ..shared.json_input import MAX_ID
 from ..shared.links import external_url
 from ..shared.private_links import keep_private
@@ -102,7 +102,7 @@ def vote(item_id: int):
         if error.code == "duplicate":
             flash(error.message, "error")
             return redirect(url_for(".item_page", item_id=item_id))
-        show_field_errors(form, error)
+        show_on_form(form, error, flash_rest=False)
         return _item_page(services.get_item(item_id), form, error.status)
     if outcome.status in (services.COUNTED, services.ALREADY_COUNTED):
         flash(_("Thank you! Your vote counts.") if outcome.status == services.COUNTED
@@ -253,7 +253,7 @@ def rate(token: str):
                 ratings.rate_meetup(token, form.score.data or "", form.comment.data)
             except DomainError as error:
                 status = error.status
-                show_field_errors(form, error)
+                show_on_form(form, error, flash_rest=False)
             else:
                 flash(_("Thank you for your rating!"), "success")
                 return redirect(url_for(".rate", token=token))

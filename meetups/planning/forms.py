@@ -16,10 +16,13 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, Optional
 
-from ..events.models import MAX_CAPACITY, MIN_CAPACITY, Meetup
-from ..events.services import MAX_OFFER_HOURS, MeetupDetails
+from ..cities.services import MAX_TYPED_CITY
+from ..events.models import MAX_CAPACITY, MAX_OFFER_HOURS, MIN_CAPACITY, Meetup
+from ..registration.models import InviteCode
+from ..events.services import MeetupDetails
 from ..registration.services import MAX_CODES_AT_ONCE
 from ..shared.timeutil import to_local
+from ..shared.validation import column_length
 from .ranking import RankingParameters
 from .schedule import DEFAULT_SLOTS, MAX_SLOTS
 
@@ -73,7 +76,7 @@ class MeetupForm(FlaskForm):
     """Times are local time in the meetup's city; the meetup service checks every rule and
     its field errors are shown next to these fields (the names match MeetupDetails)."""
 
-    city = StringField(_l("City"), validators=[InputRequired(), Length(max=100)],
+    city = StringField(_l("City"), validators=[InputRequired(), Length(max=MAX_TYPED_CITY)],
                        description=_l("Any gazetteer name, in English or Chinese: Chengdu, 成都."))
     title = StringField(_l("Title"), description=_l("Leave empty for the default, e.g. “Chengdu fan meetup”."))
     venue_name = StringField(_l("Venue"))
@@ -136,5 +139,5 @@ def location_text(meetup: Meetup) -> str:
 class InviteCodesForm(FlaskForm):
     count = IntegerField(_l("How many codes"), validators=[InputRequired()], default=1,
                          render_kw={"min": 1, "max": MAX_CODES_AT_ONCE, "inputmode": "numeric"})
-    label = StringField(_l("For whom (optional)"), validators=[Length(max=100)],
+    label = StringField(_l("For whom (optional)"), validators=[Length(max=column_length(InviteCode.label))],
                         description=_l("e.g. “Honorary developers” or a fan's forum name."))

@@ -26,12 +26,12 @@ from ..checkin.models import CheckIn
 from ..cities.models import City
 from ..cities.services import geodesic_km, haversine_km
 from ..city_requests.services import confirmed_requests_by_city
-from ..errors import DomainError
 from ..events.models import Meetup, MeetupStatus
 from ..extensions import db
 from ..fans.counts import fans_by_city, fans_without_city
 from ..registration.models import Registration, RegistrationStatus
 from ..shared.timeutil import utcnow
+from ..shared.validation import Fields
 from .models import HostAssignment, HostAssignmentSet
 
 # A fan exactly at the radius is within it: distances are compared to the millimetre, so that
@@ -66,28 +66,19 @@ class RankingParameters:
 
 
 def parameters_from(values: dict) -> RankingParameters:
-    """Parameters from text (query string, form), checked; unknown keys are ignored, missing ones
-    take the defaults. Raises DomainError `invalid` naming each bad field."""
+    """Parameters from text (query string, form, the command line's options), checked; unknown
+    keys are ignored, missing or empty ones take the defaults. Raises DomainError `invalid` naming
+    each bad field."""
     defaults = RankingParameters()
-    chosen, fields = {}, {}
+    fields, chosen = Fields(), {}
     for name, (least, most) in RankingParameters.LIMITS.items():
-        raw = values.get(name)
-        if raw is None or str(raw).strip() == "":
-            continue
-        kind = float if name in ("radius_km", "merge_km") else int
-        try:
-            number = kind(str(raw).strip())
-        except ValueError:
-            number = None
-        if number is None or not math.isfinite(number) or not least <= number <= most:
-            fields[name] = _("Give a number from %(least)s to %(most)s.", least=f"{least:,}", most=f"{most:,}")
-        else:
+        number = fields.number(name, values.get(name), float if name in ("radius_km", "merge_km") else int,
+                               least, most, required=False,
+                               message=_("Give a number from %(least)s to %(most)s.", least=f"{least:,}", most=f"{most:,}"))
+        if number is not None:
             chosen[name] = number
-    by = str(values.get("by") or defaults.by).strip()
-    if by not in ("density", "fans"):
-        fields["by"] = _("Order by density or by fans.")
-    if fields:
-        raise DomainError("invalid", _("Please correct the marked fields."), fields)
+    by = fields.choice("by", values.get("by") or defaults.by, ("density", "fans"), message=_("Order by density or by fans."))
+    fields.done()
     return RankingParameters(**chosen, by=by)
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..cities.models import City
 from ..events.models import Meetup
 from ..extensions import db
+from ..shared.db import one_of
 from ..shared.timeutil import utcnow
 
 
@@ -41,8 +42,9 @@ class Registration(db.Model):
     __tablename__ = "registrations"
     __table_args__ = (
         UniqueConstraint("meetup_id", "email", name="one_per_email"),
-        CheckConstraint("status IN ('confirmed', 'waitlisted', 'offered', 'cancelled')", name="status_known"),
-        CheckConstraint("status != 'offered' OR offer_expires_at IS NOT NULL", name="offer_has_deadline"),
+        CheckConstraint(one_of("status", RegistrationStatus), name="status_known"),
+        CheckConstraint(f"status != '{RegistrationStatus.OFFERED.value}' OR offer_expires_at IS NOT NULL",
+                        name="offer_has_deadline"),
         Index("ix_registrations_line", "meetup_id", "status", "queued_at"),  # counts and the waiting list
     )
 

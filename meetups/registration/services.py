@@ -30,7 +30,7 @@ from ..shared.db import dialect_name, first, on_conflict
 from ..shared.mail import send
 from ..shared.private_links import new_salt, row_for_token
 from ..shared.timeutil import format_in_zone, utcnow
-from ..shared.validation import is_email, storable
+from ..shared.validation import Fields
 from . import mailing
 from .mailing import MANAGE_LINK, Outgoing
 from .models import (
@@ -42,9 +42,7 @@ from .models import (
     RegistrationStatus,
 )
 
-MAX_NAME = 100
-MAX_PHONE = 40
-MAX_QUESTION = 2000
+MAX_QUESTION = 2000  # a rule for the form, not the column's (Text)
 MAX_CODES_AT_ONCE = 50
 _PHONE = re.compile(r"\+?[0-9][0-9 ()-]{4,38}")
 # Invite codes avoid characters that are misread on paper (0/O, 1/I/L).
@@ -342,9 +340,11 @@ def create_invite_codes(meetup_id: int, count: int, label: str = "", created_by_
                         now: datetime | None = None) -> list[InviteCode]:
     """N single-use codes; each holds a seat until the meetup's release time."""
     now = now or utcnow()
-    if not 1 <= count <= MAX_CODES_AT_ONCE:
-        message = _("Create between 1 and %(most)d codes at a time.", most=MAX_CODES_AT_ONCE)
-        raise DomainError("invalid", message, {"count": message})
+    fields = Fields()
+    count = fields.number("count", count, int, 1, MAX_CODES_AT_ONCE,
+                          message=_("Create between 1 and %(most)d codes at a time.", most=MAX_CODES_AT_ONCE))
+    label = fields.text("label", label, InviteCode.label)
+    fields.done(fields.errors.get("count"))  # the command line shows this message
     meetup = lock_meetup(meetup_id)
     if meetup is None:
         db.session.rollback()
@@ -357,7 +357,7 @@ def create_invite_codes(meetup_id: int, count: int, label: str = "", created_by_
         db.session.rollback()
         message = _("Only %(available)d seats are free to hold for invite codes.", available=available)
         raise DomainError("invalid", message, {"count": message})
-    codes = [InviteCode(meetup=meetup, code=_new_code(), label=label.strip()[:100], created_by_id=created_by_id)
+    codes = [InviteCode(meetup=meetup, code=_new_code(), label=label, created_by_id=created_by_id)
              for _number in range(count)]
     db.session.add_all(codes)
     db.session.commit()
@@ -509,32 +509,16 @@ def _cancel(registration: Registration, reason: CancelReason, now: datetime) -> 
 
 
 def _validated(name: str, email: str, city: str, phone: str, question: str) -> dict:
-    fields = {}
-    name, email, city = (name or "").strip(), (email or "").strip().lower(), (city or "").strip()
-    phone, question = (phone or "").strip(), (question or "").strip()
-    if not name:
-        fields["name"] = _("Please tell us your name.")
-    elif len(name) > MAX_NAME:
-        fields["name"] = _("Names are at most %(most)d characters.", most=MAX_NAME)
-    if not email:
-        fields["email"] = _("Please give your email: the ticket is sent there.")
-    elif not is_email(email):
-        fields["email"] = _("This does not look like an email address.")
-    if phone and not _PHONE.fullmatch(phone):
-        fields["phone"] = _("Phone numbers have digits, spaces, dashes and an optional leading +.")
-    if len(question) > MAX_QUESTION:
-        fields["question"] = _("Questions are at most %(most)d characters.", most=MAX_QUESTION)
-    for key, value in (("name", name), ("email", email), ("phone", phone), ("question", question), ("city", city)):
-        if key not in fields and not storable(value):
-            fields[key] = _("This contains characters that cannot be stored.")
-    city_id = None
-    if city and "city" not in fields:
-        if len(city) > 100:
-            fields["city"] = _("City names are at most 100 characters.")
-        else:
-            city_id = find_city(city).geonameid  # a town the gazetteer lacks is kept as typed
-    if fields:
-        raise DomainError("invalid", _("Please correct the marked fields."), fields)
+    fields = Fields()
+    name = fields.text("name", name, Registration.name, required=_("Please tell us your name."))
+    email = fields.email("email", email, required=_("Please give your email: the ticket is sent there."))
+    phone = fields.text("phone", phone, Registration.phone)
+    if phone and "phone" not in fields and not _PHONE.fullmatch(phone):
+        fields.refuse("phone", _("Phone numbers have digits, spaces, dashes and an optional leading +."))
+    question = fields.text("question", question, most=MAX_QUESTION)
+    city = fields.text("city", city, Registration.city_text)
+    fields.done()
+    city_id = find_city(city).geonameid if city else None  # a town the gazetteer lacks is kept as typed
     return {"name": name, "email": email, "city_text": city, "city_geonameid": city_id,
             "phone": phone, "question": question}
 

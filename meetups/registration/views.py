@@ -17,12 +17,12 @@ from flask_babel import gettext as _
 from ..accounts.access import public
 from ..cities.models import City
 from ..cities.remembered import remember_city, remembered_city
-from ..cities.services import city_named, city_suggestions
+from ..cities.services import MAX_TYPED_CITY, city_named, city_suggestions
 from ..errors import DomainError
 from ..events.models import Meetup
 from ..events.services import distance_km, map_links, upcoming_meetups
 from ..extensions import db
-from ..shared.forms import EmptyForm, public_write, show_field_errors
+from ..shared.forms import EmptyForm, public_write, show_on_form
 from ..shared.private_links import keep_private
 from ..shared.timeutil import utcnow
 from .forms import CancelForm, RegistrationForm
@@ -48,7 +48,7 @@ def upcoming():
     if typed is None:
         city = remembered_city()
     else:
-        typed = typed.strip()[:100]
+        typed = typed.strip()[:MAX_TYPED_CITY]
         city = city_named(typed)
         if typed and city is None:
             unknown_city = typed
@@ -88,7 +88,7 @@ def meetup(meetup_id: int):
                 if error.code == "not_found":
                     abort(404)
                 status, problem = error.status, error.message
-                show_field_errors(form, error)
+                show_on_form(form, error, flash_rest=False)
             else:
                 if outcome.registration.is_confirmed:
                     flash(_("You have a seat! Your ticket is ready below."), "success")

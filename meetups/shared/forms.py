@@ -22,16 +22,11 @@ def public_write(view):
     return limited
 
 
-def show_field_errors(form: FlaskForm, error) -> None:
-    """A service's DomainError, shown under the fields it names (after validate_on_submit)."""
-    for name, message in error.fields.items():
-        field = getattr(form, name, None)
-        if field is not None:
-            field.errors.append(message)
-
-
-def show_on_form(form, error: DomainError) -> None:
-    """Each field the service refused gets its message; anything else is flashed."""
+def show_on_form(form: FlaskForm, error: DomainError, flash_rest: bool = True) -> None:
+    """A service's DomainError on the form it came from (after validate_on_submit): each field it
+    names gets its message under it; what names no field of the form, or an error naming no field
+    at all, goes to `form.form_errors` (so the page answers 422) and, with `flash_rest`, is
+    flashed. A page that shows the error's message itself passes `flash_rest=False`."""
     unplaced = []
     for name, message in error.fields.items():
         field = getattr(form, name, None)
@@ -40,5 +35,6 @@ def show_on_form(form, error: DomainError) -> None:
         else:
             unplaced.append(message)
     if unplaced or not error.fields:
-        flash(" ".join(unplaced) or error.message, "error")
-        form.form_errors.append(error.message)  # the page answers 422 even with no field to mark
+        if flash_rest:
+            flash(" ".join(unplaced) or error.message, "error")
+        form.form_errors.append(error.message)
