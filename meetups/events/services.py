@@ -12,8 +12,9 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from ..cities.geo import geodesic_km
 from ..cities.models import City
-from ..cities.services import find_city, geodesic_km
+from ..cities.services import find_city
 from ..errors import DomainError
 from ..extensions import db
 from ..shared.timeutil import to_utc, utcnow

@@ -7,15 +7,17 @@ import re
 import sqlite3
 import threading
 from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from itertools import chain
 from operator import itemgetter
-from typing import Any, BinaryIO, Callable, Iterator, Protocol
+from typing import Any, BinaryIO, Protocol
 
 from sqlalchemy import Connection, bindparam, func, select
 
-from ..cities.services import CityMatcher, NearestCityIndex, Resolution
+from ..cities.geo import NearestCityIndex
+from ..cities.services import CityMatcher, Resolution
 from ..extensions import db
 from ..shared.db import driver_sql, on_conflict_insert, to_database
 from ..shared.timeutil import utcnow
@@ -122,7 +124,7 @@ def _mostly_utf8(head: bytes) -> bool:
 def _parse_joined(text: str) -> datetime:
     moment = datetime.fromisoformat(text.strip().replace("/", "-"))
     # Naive UTC is the database's convention (see timeutil); an offset in the file is honoured.
-    return moment if moment.tzinfo is None else moment.astimezone(timezone.utc).replace(tzinfo=None)
+    return moment if moment.tzinfo is None else moment.astimezone(UTC).replace(tzinfo=None)
 
 
 class _FanRows:

@@ -2,11 +2,11 @@
 
 The expensive part is geometry: which candidate host serves each gazetteer city. It depends only
 on the gazetteer and three parameters (radius, minimum population, merge distance), so it is
-computed once per parameter set (bounding-box prefilter, then geodesic distance) and kept in
-memory. `store_host_geometry` (the `cities hosts` command, run after `cities load`; the demo runs
-it too) stores it in `host_assignments`, so that every server process and a restart read it back
-instead of measuring again; reading a ranking never writes. It is recomputed when the gazetteer
-changes (its fingerprint, one aggregate query, is part of the key).
+computed once per parameter set (with the gazetteer's nearest-city index: the sphere prefilters,
+the ellipsoid decides) and kept in memory. `store_host_geometry` (the `cities hosts` command, run
+after `cities load`; the demo runs it too) stores it in `host_assignments`, so that every server
+process and a restart read it back instead of measuring again; reading a ranking never writes. It
+is recomputed when the gazetteer changes (its fingerprint, one aggregate query, is part of the key).
 
 Fans are never counted here: `city_fan_counts` (fans.counts) holds fans per home city, kept up to
 date by the import and by every change to a fan. A warm ranking therefore reads O(cities) rows.
@@ -23,8 +23,8 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from ..checkin.models import CheckIn
+from ..cities.geo import NearestCityIndex
 from ..cities.models import City
-from ..cities.services import geodesic_km, haversine_km
 from ..city_requests.services import confirmed_requests_by_city
 from ..events.models import Meetup, MeetupStatus
 from ..extensions import db
@@ -34,10 +34,6 @@ from ..shared.timeutil import utcnow
 from ..shared.validation import Fields
 from .models import HostAssignment, HostAssignmentSet
 
-# A fan exactly at the radius is within it: distances are compared to the millimetre, so that
-# the last bits of floating point do not decide.
-DISTANCE_TOLERANCE_KM = 1e-6
-_KM_PER_DEGREE_LAT = 110.0  # fewer than the real 110.57–111.69: the prefilter box errs wide
 MAX_SETS_KEPT = 50
 UNSERVED_SHOWN = 10
 
@@ -170,20 +166,23 @@ class Geometry:
     merged_into: dict[int, int]
     host: dict[int, int | None]
     distance_km: dict[int, float | None]
+    _candidates_near: tuple[NearestCityIndex, dict[int, str]] | None = None
     _beyond: dict[int, tuple] = field(default_factory=dict)
 
     def nearest_candidate(self, geonameid: int, lat: float, lon: float) -> tuple[int | None, str | None, float | None]:
-        """For a city no candidate serves: the nearest candidate at any distance (remembered)."""
+        """For a city no candidate serves: the nearest candidate at any distance, the more populous
+        at equal distance (remembered)."""
         if geonameid not in self._beyond:
-            places = db.session.execute(select(City.geonameid, City.name, City.latitude, City.longitude)
-                                        .where(City.geonameid.in_(self.candidates))).all()
-            # The sphere finds the few that may be nearest; the ellipsoid settles it.
-            rough = sorted(((haversine_km(lat, lon, place.latitude, place.longitude), place) for place in places),
-                           key=lambda pair: pair[0])
-            close = [place for km, place in rough if km <= rough[0][0] * 1.01 + 0.5] if rough else []
-            best = min(((geodesic_km(lat, lon, place.latitude, place.longitude), place.geonameid, place.name)
-                        for place in close), default=(None, None, None))
-            self._beyond[geonameid] = (best[1], best[2], best[0])
+            if self._candidates_near is None:
+                places = {place.geonameid: place for place in db.session.execute(
+                    select(City.geonameid, City.name, City.latitude, City.longitude)
+                    .where(City.geonameid.in_(self.candidates)))}
+                index = NearestCityIndex((geonameid, places[geonameid].latitude, places[geonameid].longitude)
+                                         for geonameid in self.candidates if geonameid in places)
+                self._candidates_near = (index, {geonameid: place.name for geonameid, place in places.items()})
+            index, names = self._candidates_near
+            found = index.nearest(lat, lon)
+            self._beyond[geonameid] = (found[0], names[found[0]], found[1]) if found else (None, None, None)
         return self._beyond[geonameid]
 
 
@@ -241,78 +240,27 @@ def compute_geometry(parameters: RankingParameters) -> Geometry:
         select(City.geonameid, City.latitude, City.longitude, City.population)
     ).all()
     by_population = sorted(cities, key=lambda city: (-city.population, city.geonameid))
-    candidates: list = []
+    candidates: list[int] = []
     merged_into: dict[int, int] = {}
-    taken = _Grid(max(parameters.merge_km, 1.0))
+    # The candidates, added as they are taken: a district joins the first (most populous) within
+    # merge_km, and at equal distance a city goes to the more populous candidate.
+    hosts = NearestCityIndex()
     for city in by_population:
         if city.population < parameters.min_population:
             break
-        parent = taken.first_within(city.latitude, city.longitude, parameters.merge_km)
+        parent = hosts.first_within(city.latitude, city.longitude, parameters.merge_km)
         if parent is not None:
             merged_into[city.geonameid] = parent
         else:
-            candidates.append(city)
-            taken.add(len(candidates) - 1, city.geonameid, city.latitude, city.longitude)
+            candidates.append(city.geonameid)
+            hosts.add(city.geonameid, city.latitude, city.longitude)
 
-    grid = _Grid(parameters.radius_km)
-    for order, city in enumerate(candidates):
-        grid.add(order, city.geonameid, city.latitude, city.longitude)
     host: dict[int, int | None] = {}
     distance: dict[int, float | None] = {}
     for city in cities:
-        found = grid.nearest_within(city.latitude, city.longitude, parameters.radius_km)
-        if found is not None:
-            host[city.geonameid], distance[city.geonameid] = found
-        else:
-            host[city.geonameid] = distance[city.geonameid] = None
-    return Geometry([city.geonameid for city in candidates], merged_into, host, distance)
-
-
-class _Grid:
-    """Points in cells of about `cell_km`; searches look only at cells that a box of the radius
-    touches, then measure the few points inside on the WGS-84 ellipsoid (what geopy's
-    `geodesic` computes, through geographiclib directly, without geopy's per-call overhead)."""
-
-    def __init__(self, cell_km: float):
-        self._size = max(cell_km / _KM_PER_DEGREE_LAT, 0.05)
-        self._cells: dict[tuple[int, int], list[tuple[int, int, float, float]]] = defaultdict(list)
-
-    def add(self, order: int, geonameid: int, lat: float, lon: float) -> None:
-        self._cells[self._cell(lat, lon)].append((order, geonameid, lat, lon))
-
-    def _cell(self, lat: float, lon: float) -> tuple[int, int]:
-        return math.floor(lat / self._size), math.floor(lon / self._size)
-
-    def _near(self, lat: float, lon: float, km: float):
-        """Points in every cell a bounding box of `km` around (lat, lon) touches."""
-        d_lat = km / _KM_PER_DEGREE_LAT
-        cos = math.cos(math.radians(min(89.9, abs(lat) + d_lat)))
-        d_lon = 180.0 if cos * 360 * _KM_PER_DEGREE_LAT <= 2 * km else km / (_KM_PER_DEGREE_LAT * cos)
-        low, high = self._cell(lat - d_lat, lon - d_lon), self._cell(lat + d_lat, lon + d_lon)
-        for i in range(low[0], high[0] + 1):
-            for j in range(low[1], high[1] + 1):
-                yield from self._cells.get((i, j), ())
-
-    def first_within(self, lat: float, lon: float, km: float) -> int | None:
-        """The geonameid of the earliest point (lowest order) within km."""
-        best = None
-        for order, geonameid, p_lat, p_lon in self._near(lat, lon, km):
-            if (best is None or order < best[0]) and geodesic_km(lat, lon, p_lat, p_lon) <= km + DISTANCE_TOLERANCE_KM:
-                best = (order, geonameid)
-        return best[1] if best else None
-
-    def nearest_within(self, lat: float, lon: float, km: float) -> tuple[int, float] | None:
-        """(geonameid, km) of the nearest point within km; at equal distance the earlier point
-        (the more populous candidate) wins."""
-        best = None
-        for order, geonameid, p_lat, p_lon in self._near(lat, lon, km):
-            distance = geodesic_km(lat, lon, p_lat, p_lon)
-            if distance > km + DISTANCE_TOLERANCE_KM:
-                continue
-            if (best is None or distance < best[0] - DISTANCE_TOLERANCE_KM
-                    or (distance <= best[0] + DISTANCE_TOLERANCE_KM and order < best[1])):
-                best = (distance, order, geonameid)
-        return (best[2], best[0]) if best else None
+        found = hosts.nearest(city.latitude, city.longitude, parameters.radius_km)
+        host[city.geonameid], distance[city.geonameid] = found if found is not None else (None, None)
+    return Geometry(candidates, merged_into, host, distance)
 
 
 def _stored_geometry(key: str, fingerprint: str) -> Geometry | None:
