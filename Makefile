@@ -1,4 +1,4 @@
-# City Meetups — the two commands: `make run` and `make test` (see README.md).
+# City Meetups — `make run`, `make test`, `make lint` and `make bench` (see README.md).
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -7,7 +7,7 @@ MEETUPS_PORT ?= 5000
 PO_FILES := $(wildcard meetups/translations/*/LC_MESSAGES/messages.po)
 MO_FILES := $(PO_FILES:.po=.mo)
 
-.PHONY: run test bench install install-dev translations extract-messages clean
+.PHONY: run test lint bench install install-dev translations extract-messages clean
 
 run: install translations
 	$(FLASK) db upgrade
@@ -17,6 +17,10 @@ run: install translations
 
 test: install-dev translations
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# ruff: pyflakes, pycodestyle, import order and a few bug patterns (configured in pyproject.toml).
+lint: install-dev
+	$(VENV)/bin/ruff check .
 
 bench: install-dev translations
 	$(PY) -m bench

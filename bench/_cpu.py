@@ -8,8 +8,8 @@ trivial one then cannot exceed the ratio of their CPU budgets, whatever the lock
 scheduling do: `ceiling()` prints that bound next to the measured ratio (README, "Benchmarks").
 """
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import psutil
 

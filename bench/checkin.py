@@ -37,7 +37,7 @@ def run(argv: list[str]) -> bool:
         print("  (PostgreSQL too when MEETUPS_BENCH_POSTGRES_URL is set)")
     backends = ["sqlite", "postgresql"] if postgres_url else ["sqlite"]
     # A list, not a generator: every backend runs even when one misses its target.
-    return all([_door(backend, options, postgres_url) for backend in backends])
+    return all([_door(backend, options, postgres_url) for backend in backends])  # noqa: C419
 
 
 def _door(backend: str, options, postgres_url: str | None) -> bool:
@@ -63,7 +63,7 @@ def _door(backend: str, options, postgres_url: str | None) -> bool:
             _forget_check_ins(instance, meetup_id)  # untimed: every round starts with nobody inside
             scans = [("POST", path, {"code": code, "nonce": f"r{number}-s{scan}-t{ticket}", "device": "bench"})
                      for scan in range(SCANS_PER_TICKET) for ticket, code in enumerate(codes)]
-            rounds.append(meter.measure(lambda: _timed(url, options.clients, scans, token)))
+            rounds.append(meter.measure(lambda scans=scans: _timed(url, options.clients, scans, token)))
         health_runs.append(meter.measure(lambda: _timed(url, options.clients, health_calls)))
         inside = instance.scalar("SELECT count(*) FROM checkins WHERE meetup_id = :m", m=meetup_id)
 

@@ -80,7 +80,8 @@ def run(argv: list[str]) -> bool:
             if stored is None:  # the raw insert gets exactly what the import stored, in storage form
                 stored = _stored_rows(work / "big.sqlite3")
             raw_seconds.append(_raw_insert(stored, schema, work / "raw.sqlite3"))
-            print(f"  round {number}: import {imports[-1].seconds:.2f} s, raw insert {raw_seconds[-1]:.2f} s", flush=True)
+            print(f"  round {number}: import {imports[-1].seconds:.2f} s, raw insert {raw_seconds[-1]:.2f} s",
+                  flush=True)
             _remove_database(work / "big.sqlite3")
             _remove_database(work / "raw.sqlite3")
         del stored
@@ -90,14 +91,16 @@ def run(argv: list[str]) -> bool:
     ratio = best_import / best_raw
     print(f"  import (CLI code path, from the CSV): {rows:>9,} rows in {best_import:6.2f} s = "
           f"{rows / best_import:>9,.0f} rows/s   [{imports[0].summary}]")
-    print(f"  raw sqlite3 executemany INSERT:       {rows:>9,} rows in {best_raw:6.2f} s = {rows / best_raw:>9,.0f} rows/s")
+    print(f"  raw sqlite3 executemany INSERT:       {rows:>9,} rows in {best_raw:6.2f} s = "
+          f"{rows / best_raw:>9,.0f} rows/s")
     print(f"  ratio import / raw insert (best of {options.rounds}): {ratio:.2f}x (target ≤ {TARGET_RATIO}x)")
     big_peak = max(run.peak_rss_kib for run in imports)
     for measured_rows, peak, before in ((small_run.rows, small_run.peak_rss_kib, small_run.rss_before_kib),
                                         (rows, big_peak, imports[0].rss_before_kib)):
         print(f"  peak RSS importing {measured_rows:>9,} rows: {peak / 1024:6.1f} MiB "
               f"(the process before the import: {before / 1024:.1f} MiB)")
-    print(f"  memory growth from {small_run.rows:,} to {rows:,} rows: {(big_peak - small_run.peak_rss_kib) / 1024:+.1f} MiB")
+    growth = (big_peak - small_run.peak_rss_kib) / 1024
+    print(f"  memory growth from {small_run.rows:,} to {rows:,} rows: {growth:+.1f} MiB")
     return ratio <= TARGET_RATIO
 
 

@@ -58,7 +58,7 @@ def run(argv: list[str]) -> bool:
     backends = ["sqlite"] + (["postgresql"] if os.environ.get("MEETUPS_BENCH_POSTGRES_URL") else [])
     if len(backends) == 1:
         print("  (PostgreSQL too when MEETUPS_BENCH_POSTGRES_URL is set)")
-    return all([_rush(backend, options) for backend in backends])  # a list: every backend runs
+    return all([_rush(backend, options) for backend in backends])  # noqa: C419 (a list: every backend runs)
 
 
 def _rush(backend: str, options) -> bool:

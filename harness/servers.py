@@ -120,7 +120,8 @@ def gunicorn(instance: Instance, workers: int = 4, worker_class: str = "sync", t
     command = [sys.executable, "-m", "gunicorn", "--bind", f"fd://{listener.fileno()}", "--workers", str(workers),
                "--worker-class", worker_class, "--threads", str(threads), "--backlog", "2048",
                "--timeout", "120", "--graceful-timeout", "5", "--log-level", "warning", "app:app"]
-    server = subprocess.Popen(command, cwd=PROJECT_ROOT, env={**instance.env, **(env or {})}, pass_fds=(listener.fileno(),),
+    server = subprocess.Popen(command, cwd=PROJECT_ROOT, env={**instance.env, **(env or {})},
+                              pass_fds=(listener.fileno(),),
                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     listener.close()
     base_url = f"http://127.0.0.1:{port}"

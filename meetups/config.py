@@ -88,7 +88,8 @@ def load_config(app, test_config=None) -> None:
     app.config["SMTP_PORT"] = int(app.config["SMTP_PORT"])
     app.config["MAIL_DELIVERY"] = app.config["MAIL_DELIVERY"] or ("background" if production else "inline")
     if app.config["MAIL_DELIVERY"] not in ("inline", "background"):
-        raise ConfigError(f"MEETUPS_MAIL_DELIVERY must be 'inline' or 'background', not {app.config['MAIL_DELIVERY']!r}.")
+        raise ConfigError("MEETUPS_MAIL_DELIVERY must be 'inline' or 'background', "
+                          f"not {app.config['MAIL_DELIVERY']!r}.")
     if isinstance(app.config["SMTP_STARTTLS"], str):
         app.config["SMTP_STARTTLS"] = app.config["SMTP_STARTTLS"].lower() not in ("0", "off", "false", "no")
 

@@ -3,9 +3,9 @@ import csv
 import io
 import random
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Callable
 
 from sqlalchemy import func, select
 

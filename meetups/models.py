@@ -5,13 +5,6 @@ from .cities.models import City, CityName  # noqa: F401
 from .city_requests.models import CityRequest  # noqa: F401
 from .events.models import Meetup  # noqa: F401
 from .fans.models import CityFanCount, Fan  # noqa: F401
-from .feedback.models import (  # noqa: F401
-    FeedbackItem,
-    FeedbackNote,
-    FeedbackStatusChange,
-    FeedbackVote,
-    FeedbackVoter,
-    MeetupRating,
-)
+from .feedback.models import FeedbackItem, FeedbackNote, FeedbackStatusChange, FeedbackVote, FeedbackVoter, MeetupRating  # noqa: F401
 from .planning.models import HostAssignment, HostAssignmentSet  # noqa: F401
 from .registration.models import InviteCode, QueuedMail, Registration  # noqa: F401

@@ -37,7 +37,8 @@ BACKENDS = [
     "sqlite",
     pytest.param(
         "postgresql",
-        marks=pytest.mark.skipif(not POSTGRES_URL, reason="PostgreSQL tests run where MEETUPS_TEST_POSTGRES_URL is set"),
+        marks=pytest.mark.skipif(not POSTGRES_URL,
+                                 reason="PostgreSQL tests run where MEETUPS_TEST_POSTGRES_URL is set"),
     ),
 ]
 

@@ -187,7 +187,8 @@ def test_revoked_token_and_disabled_user_are_refused(client, make_user):
 
 
 def test_users_create_cli(runner):
-    result = runner.invoke(args=["users", "create", "Plan@Example.com", "--role", "planner", "--password", "long enough"])
+    result = runner.invoke(args=["users", "create", "Plan@Example.com", "--role", "planner",
+                                 "--password", "long enough"])
     assert result.exit_code == 0, result.output
     assert db.session.scalar(select(User.role).where(User.email == "plan@example.com")) == "planner"
 

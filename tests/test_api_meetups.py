@@ -310,7 +310,8 @@ def test_public_writes_are_rate_limited_per_ip_with_a_json_answer(limited_client
     error = _error(answers[3], 429, "rate_limited")
     assert error["fields"] == {}
     other_address = client.post(f"/api/meetups/{meetup.id}/registrations",
-                                json={"name": "Fan", "email": "x@example.com"}, environ_base={"REMOTE_ADDR": "10.0.0.7"})
+                                json={"name": "Fan", "email": "x@example.com"},
+                                environ_base={"REMOTE_ADDR": "10.0.0.7"})
     assert other_address.status_code == 201
     cancels = [client.post("/api/registrations/cancel", json={"manage_token": "1-x"}).status_code for _ in range(4)]
     assert cancels == [404, 404, 404, 429]

@@ -4,7 +4,7 @@ with conflicts, who may use the door, and the session with its CSRF header."""
 import base64
 import hashlib
 import json
-from datetime import timedelta, timezone
+from datetime import UTC, timedelta
 from unittest import mock
 
 import pytest
@@ -286,7 +286,7 @@ def test_door_shows_counts_who_is_missing_and_the_last_check_ins(client, meetup,
     people = [seat(meetup, name) for name in ("Zhou Yu", "an Ning", "Bai Li", "Chen Mo")]
     waiting, _code = seat(meetup, "Wait Ing")
     set_status(waiting, "waitlisted")
-    for registration, code in people[:2]:
+    for _registration, code in people[:2]:
         check_in_code(meetup.id, code, user=staff, device="door-1")
 
     door = api(client, token, "GET", f"/api/meetups/{meetup.id}/door").get_json()
@@ -368,7 +368,7 @@ def test_the_roster_knows_codes_signed_before_a_key_rotation(app, meetup):
 
 def scan(nonce, registration, minutes_ago=5):
     return SyncedScan(nonce, registration.id,
-                      (utcnow() - timedelta(minutes=minutes_ago)).replace(tzinfo=timezone.utc))
+                      (utcnow() - timedelta(minutes=minutes_ago)).replace(tzinfo=UTC))
 
 
 def test_synced_scans_check_in_with_the_devices_time(app, meetup, staff):
@@ -459,7 +459,7 @@ def test_each_synced_scan_is_stored_whole_or_not_at_all(app, meetup, staff):
 def test_a_scan_from_a_clock_ahead_is_taken_as_now(app, meetup, staff):
     li, _ = seat(meetup)
     before = utcnow()
-    future = SyncedScan("f-1", li.id, (before + timedelta(hours=3)).replace(tzinfo=timezone.utc))
+    future = SyncedScan("f-1", li.id, (before + timedelta(hours=3)).replace(tzinfo=UTC))
     sync_scans(meetup.id, [future], user=staff, device="phone-f")
     assert before <= db.session.scalar(select(CheckIn.checked_in_at)) <= utcnow()
 

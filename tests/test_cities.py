@@ -42,7 +42,8 @@ def test_cities_load_refuses_an_unknown_country(app, runner):
     assert "no country with the code 'XX'" in result.output
 
 
-@pytest.mark.parametrize("typed", ["Chengdu", "chengdu", "  CHENGDU ", "成都", "成都市", "Chengdu City", "ｃｈｅｎｇｄｕ"])
+@pytest.mark.parametrize("typed", ["Chengdu", "chengdu", "  CHENGDU ", "成都", "成都市", "Chengdu City",
+                                   "ｃｈｅｎｇｄｕ"])
 def test_every_name_of_chengdu_finds_it(gazetteer, typed):
     resolution = find_city(typed)
     assert resolution.label == "Chengdu, Sichuan", typed

@@ -109,7 +109,8 @@ def test_asking_again_once_confirmed_says_so_and_sends_nothing(app, chengdu):
 
 
 def test_one_email_may_ask_for_several_cities_and_a_city_counts_every_email(app, chengdu, beijing):
-    for email_address, city in (("a@example.com", "Chengdu"), ("a@example.com", "Beijing"), ("b@example.com", "Chengdu")):
+    for email_address, city in (("a@example.com", "Chengdu"), ("a@example.com", "Beijing"),
+                                ("b@example.com", "Chengdu")):
         confirm_request(request_token(ask_for_city(city=city, email=email_address).city_request))
     assert confirmed_requests_by_city() == {chengdu.geonameid: 2, beijing.geonameid: 1}
 

@@ -110,7 +110,7 @@ def test_simultaneous_cancellations_promote_each_fan_in_line_once(live):
     in_line = _register_one_by_one(live, meetup_id, line_emails)
     assert {body["status"] for body in seated} == {"confirmed"}
     assert [body["waitlist_position"] for body in in_line] == list(range(1, 21))
-    email_of = {body["registration_id"]: address for body, address in zip(in_line, line_emails)}
+    email_of = {body["registration_id"]: address for body, address in zip(in_line, line_emails, strict=True)}
 
     leaving = seated[:15]
     cancel_calls = [("POST", live.url, "/api/registrations/cancel", {"manage_token": body["manage_token"]})

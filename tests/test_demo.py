@@ -24,7 +24,8 @@ def test_demo_loads_a_living_system_and_is_idempotent(app, runner, client):
     assert cities == 2106 and fans == DEMO_FANS and users == 4 and meetups == 5
 
     # Fans are spread unevenly: the busiest city has many times the median city's fans.
-    per_city = sorted(db.session.scalars(select(func.count()).select_from(Fan).group_by(Fan.city_geonameid)), reverse=True)
+    per_city = sorted(db.session.scalars(select(func.count()).select_from(Fan).group_by(Fan.city_geonameid)),
+                      reverse=True)
     assert per_city[0] > 20 * per_city[len(per_city) // 2]
     assert db.session.scalar(select(func.count()).select_from(Fan).where(Fan.city_geonameid.is_(None))) == 0
 

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from meetups.accounts.services import issue_token
+from meetups.errors import DomainError
 from meetups.extensions import db
 from meetups.feedback import ratings
 from meetups.feedback.models import FeedbackItem, FeedbackNote, MeetupRating
@@ -105,7 +106,8 @@ def test_staff_change_status_merge_and_edit_from_the_item_page(app, client, auth
     answer = post_form(client, f"{url}/status", {"status": "shipped", "shipped_in": "MIUI 14.0.3"}, form_url=url,
                        follow_redirects=True)
     assert "Status changed" in page_text(answer) and "MIUI 14.0.3" in page_text(answer)
-    answer = post_form(client, f"/feedback/{repeated.id}/merge", {"into": "#999999"}, form_url=f"/feedback/{repeated.id}")
+    answer = post_form(client, f"/feedback/{repeated.id}/merge", {"into": "#999999"},
+                       form_url=f"/feedback/{repeated.id}")
     assert answer.status_code == 422 and "There is no such feedback item." in page_text(answer)
     answer = post_form(client, f"/feedback/{repeated.id}/merge", {"into": str(kept.id)},
                        form_url=f"/feedback/{repeated.id}", follow_redirects=True)
@@ -267,7 +269,7 @@ def test_attendees_rate_the_meetup_from_the_emailed_link(app, client, meetup, st
     fan = inside(meetup, staff)
     register(meetup.id, name="No show", email="away@example.com")
     note(meetup, engineer, asked_by_id=fan.id)
-    with pytest.raises(Exception):
+    with pytest.raises(DomainError, match="once the meetup is over"):
         ratings.request_ratings(meetup)  # not over yet
     later = meetup.starts_at + timedelta(hours=7)
     assert [m.id for m in ratings.due_for_ratings(later)] == [meetup.id]

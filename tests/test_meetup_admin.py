@@ -175,7 +175,8 @@ def test_the_venue_pin_is_read_in_either_order_shown_back_and_cleared(planner, c
     post_form(planner, url, _form(venue_location=""))
     db.session.refresh(meetup)
     assert (meetup.venue_latitude, meetup.venue_longitude) == (None, None)
-    assert "not pinned: maps show the city centre" in planner.get(f"/planner/meetups/{meetup.id}").get_data(as_text=True)
+    page = planner.get(f"/planner/meetups/{meetup.id}").get_data(as_text=True)
+    assert "not pinned: maps show the city centre" in page
 
 
 @pytest.mark.parametrize("typed, message", [

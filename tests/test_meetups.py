@@ -18,7 +18,8 @@ def test_meetups_create_prints_json_and_stores_utc(gazetteer, runner):
     assert result.exit_code == 0, result.output
     meetup_id = json.loads(result.output)["id"]
     meetup = db.session.get(Meetup, meetup_id)
-    assert (meetup.title, meetup.venue_name, meetup.capacity, meetup.status) == ("Camera night", "Fan hall", 40, "published")
+    assert (meetup.title, meetup.venue_name, meetup.capacity, meetup.status) == (
+        "Camera night", "Fan hall", 40, "published")
     assert meetup.city.name == "Chengdu"
     assert meetup.starts_at == datetime(2030, 5, 20, 11, 0)  # 19:00 in Chengdu is 11:00 UTC
     assert meetup.local_starts_at.hour == 19
@@ -43,7 +44,8 @@ def test_meetups_create_refuses_capacity_outside_30_to_50(gazetteer, runner, cap
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--city", "Atlantis", "--starts-at", "2030-05-20T19:00", "--capacity", "40"], "No gazetteer city is called 'Atlantis'"),
+    (["--city", "Atlantis", "--starts-at", "2030-05-20T19:00", "--capacity", "40"],
+     "No gazetteer city is called 'Atlantis'"),
     (["--city", "Wuhan", "--starts-at", "next friday", "--capacity", "40"], "is not an ISO 8601 date"),
     (["--city", "Wuhan", "--starts-at", "2030-05-20T19:00", "--ends-at", "2030-05-20T18:00", "--capacity", "40"],
      "The meetup must end after it starts."),

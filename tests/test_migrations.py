@@ -13,8 +13,10 @@ from .conftest import _config
 
 CHENGDU = ("INSERT INTO cities (geonameid, name, country_code, admin1_code, latitude, longitude, population, timezone)"
            " VALUES (1815286, 'Chengdu', 'CN', '32', 30.66, 104.07, 7415590, 'Asia/Shanghai')")
-MEETUPS = ("INSERT INTO meetups (city_geonameid, title, venue_name, venue_address, starts_at, capacity, status, created_at)"
-           " VALUES (1815286, 'Chengdu meetup', 'Hall', '', '2027-01-09 11:00:00', 40, 'published', '2026-11-01 08:00:00')")
+MEETUPS = ("INSERT INTO meetups (city_geonameid, title, venue_name, venue_address, starts_at, capacity, status,"
+           " created_at)"
+           " VALUES (1815286, 'Chengdu meetup', 'Hall', '', '2027-01-09 11:00:00', 40, 'published',"
+           " '2026-11-01 08:00:00')")
 LI_LEI = ("INSERT INTO registrations (meetup_id, name, email, city_text, phone, question, locale, status, queued_at,"
           " manage_salt, ticket_ref, created_at) VALUES (1, 'Li Lei', 'li@example.com', '', '', '', 'en', 'confirmed',"
           " '2026-11-02 08:00:00', 'salt', 'ref', '2026-11-02 08:00:00')")
@@ -34,7 +36,8 @@ def _database_at(tmp_path, revision: str):
 def test_meetups_made_before_registration_existed_survive_the_upgrade(tmp_path):
     with _database_at(tmp_path, "0001"):
         db.session.execute(text(CHENGDU))
-        db.session.execute(text(MEETUPS + ", (1815286, 'Draft', '', '', '2027-02-09 11:00:00', 30, 'draft', '2026-11-02 08:00:00')"))
+        db.session.execute(text(MEETUPS + ", (1815286, 'Draft', '', '', '2027-02-09 11:00:00', 30, 'draft',"
+                                          " '2026-11-02 08:00:00')"))
         db.session.commit()
 
         upgrade()
@@ -48,7 +51,8 @@ def test_meetups_made_before_registration_existed_survive_the_upgrade(tmp_path):
         db.session.execute(text("UPDATE meetups SET status = 'closed' WHERE title = 'Chengdu meetup'"))
         db.session.commit()
         downgrade(revision="0001")  # and back: a closed meetup was a published one
-        assert db.session.execute(text("SELECT status FROM meetups ORDER BY id")).scalars().all() == ["published", "draft"]
+        statuses = db.session.execute(text("SELECT status FROM meetups ORDER BY id")).scalars().all()
+        assert statuses == ["published", "draft"]
 
 
 def test_city_requests_come_and_go_without_touching_registrations(tmp_path):
@@ -192,7 +196,8 @@ def test_registrations_made_before_the_mail_queue_existed_survive_it(tmp_path):
 
         upgrade(revision="0007")
         registrations = "SELECT email, status, ticket_ref FROM registrations"
-        assert [tuple(row) for row in db.session.execute(text(registrations))] == [("li@example.com", "confirmed", "ref")]
+        assert [tuple(row) for row in db.session.execute(text(registrations))] == [
+            ("li@example.com", "confirmed", "ref")]
         assert db.session.execute(text("SELECT count(*) FROM mail_queue")).scalar() == 0  # nothing is re-sent
         db.session.execute(text("INSERT INTO mail_queue (kind, registration_id, created_at, attempts, last_error)"
                                 " VALUES ('promoted', 1, '2026-12-01 08:00:00', 0, '')"))
@@ -204,7 +209,8 @@ def test_registrations_made_before_the_mail_queue_existed_survive_it(tmp_path):
         db.session.rollback()
 
         downgrade(revision="0006")
-        assert [tuple(row) for row in db.session.execute(text(registrations))] == [("li@example.com", "confirmed", "ref")]
+        assert [tuple(row) for row in db.session.execute(text(registrations))] == [
+            ("li@example.com", "confirmed", "ref")]
         upgrade()
         assert db.session.execute(text("SELECT count(*) FROM mail_queue")).scalar() == 0
 

@@ -234,7 +234,8 @@ def test_a_city_chosen_twice_is_refused_beside_its_slot(planner, city_world):
 def test_accepting_without_the_form_s_token_creates_nothing(planner, city_world):
     answer = planner.post("/planner/cities/schedule", data={"action": "accept",
                                                             "city_1": city_world["chengdu"].geonameid,
-                                                            "start": (utcnow().date() + timedelta(days=14)).isoformat()})
+                                                            "start": (utcnow().date()
+                                                                      + timedelta(days=14)).isoformat()})
     assert answer.status_code == 400
     assert meetup_count() == 0
 

@@ -164,7 +164,8 @@ def test_signals_beside_the_ranking_do_not_change_its_order(world, make_user):
     for number in range(3):
         db.session.add(CityRequest(city_geonameid=world["rim"].geonameid, email=f"ask{number}@example.com",
                                    confirmed_at=utcnow(), confirm_salt="s"))
-    db.session.add(CityRequest(city_geonameid=world["rim"].geonameid, email="unconfirmed@example.com", confirm_salt="s"))
+    db.session.add(CityRequest(city_geonameid=world["rim"].geonameid, email="unconfirmed@example.com",
+                               confirm_salt="s"))
     db.session.commit()
     rows = _rows(rank_cities(RankingParameters(min_fans=150)))
     assert rows["Betatown"].waitlist_overflow == 4
@@ -291,7 +292,8 @@ def test_only_planners_may_read_the_ranking(world, client, make_user):
     assert client.get("/api/cities/ranking", headers={"Authorization": "Bearer nonsense"}).status_code == 401
     for role in ("staff", "engineer"):
         make_user(role, f"{role}@example.com")
-        answer = client.get("/api/cities/ranking", headers={"Authorization": f"Bearer {issue_token(f'{role}@example.com')}"})
+        bearer = {"Authorization": f"Bearer {issue_token(f'{role}@example.com')}"}
+        answer = client.get("/api/cities/ranking", headers=bearer)
         assert answer.status_code == 403 and answer.get_json()["error"]["code"] == "forbidden"
     make_user("admin", "admin@example.com")
     answer = client.get("/api/cities/ranking?radius_km=abc",

@@ -122,7 +122,8 @@ def test_png_decodes_to_exactly_the_ticket_code(client, meetup):
     image = Image.open(io.BytesIO(response.data)).convert("L")
     band = 4 * qr.PNG_MODULE_PIXELS
     width, height = image.size
-    for box in ((0, 0, width, band), (0, height - band, width, height), (0, 0, band, height), (width - band, 0, width, height)):
+    for box in ((0, 0, width, band), (0, height - band, width, height), (0, 0, band, height),
+                (width - band, 0, width, height)):
         assert image.crop(box).getextrema() == (255, 255)
 
 
@@ -354,7 +355,8 @@ def test_a_pinned_venue_is_where_the_maps_and_the_calendar_lead(client, meetup):
 
 def test_calendar_file_uses_the_end_time_and_folds_chinese_text(client, make_city, make_meetup):
     city = make_city("Chengdu", lat=30.66667, lon=104.06667, name_zh="成都")
-    meetup = make_meetup(city=city, title="成都同城会：和工程师面对面聊聊新系统的每一个细节，欢迎大家带着问题来", venue_name="天府软件园")
+    meetup = make_meetup(city=city, title="成都同城会：和工程师面对面聊聊新系统的每一个细节，欢迎大家带着问题来",
+                         venue_name="天府软件园")
     meetup.ends_at = meetup.starts_at + timedelta(hours=2, minutes=30)
     db.session.commit()
     ref = take_seat(meetup, "李雷").registration.ticket_ref

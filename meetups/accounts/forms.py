@@ -1,14 +1,7 @@
 """Login and account forms."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import (
-    BooleanField,
-    EmailField,
-    PasswordField,
-    SelectChoice,
-    SelectField,
-    StringField,
-)
+from wtforms import BooleanField, EmailField, PasswordField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Email, Length
 
 from ..shared.validation import column_length

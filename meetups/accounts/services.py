@@ -93,7 +93,7 @@ def user_for_token(token: str, record_use: bool = True) -> User | None:
     if record_use and (last_used_at is None or now - last_used_at > TOKEN_USE_RESOLUTION):
         db.session.connection().execute(_TOKEN_USED, {"token_id": token_id, "now": now})
         db.session.commit()
-    return _account(dict(zip(_USER_COLUMNS, account)))
+    return _account(dict(zip(_USER_COLUMNS, account, strict=True)))
 
 
 def _account(columns: dict) -> User:

@@ -57,7 +57,8 @@ def users():
         except DomainError as error:
             show_on_form(form, error)
         else:
-            flash(_("Account %(email)s created with the role %(role)s.", email=user.email, role=ROLE_LABELS[Role(user.role)]), "success")
+            flash(_("Account %(email)s created with the role %(role)s.", email=user.email,
+                    role=ROLE_LABELS[Role(user.role)]), "success")
             return redirect(url_for("accounts.users"))
     status = 422 if form.errors else 200
     return render_template("accounts/users.html", form=form, users=list_users()), status

@@ -3,21 +3,13 @@ retried requests (by nonce), and conflicts found when offline scans are synced."
 import enum
 from datetime import datetime
 
-from sqlalchemy import (
-    CheckConstraint,
-    DateTime,
-    ForeignKey,
-    Index,
-    String,
-    Text,
-    UniqueConstraint,
-)
+from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..accounts.models import User
 from ..extensions import db
-from ..shared.db import one_of
 from ..registration.models import Registration
+from ..shared.db import one_of
 from ..shared.timeutil import utcnow
 
 MAX_DEVICE = 100

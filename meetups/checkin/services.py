@@ -15,19 +15,7 @@ from datetime import datetime, timedelta
 
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from sqlalchemy import (
-    Integer,
-    bindparam,
-    case,
-    column,
-    delete,
-    func,
-    insert,
-    or_,
-    select,
-    text,
-    update,
-)
+from sqlalchemy import Integer, bindparam, case, column, delete, func, insert, or_, select, text, update
 from sqlalchemy.orm import aliased, joinedload
 
 from ..accounts.models import User
@@ -41,14 +29,7 @@ from ..registration.models import Registration, RegistrationStatus
 from ..shared.db import begin_write, first, on_conflict
 from ..shared.ticket_codes import ticket_codes, verify
 from ..shared.timeutil import format_in_zone, isoformat, to_local, to_utc, utcnow
-from .models import (
-    CheckIn,
-    CheckInAction,
-    CheckInConflict,
-    CheckInEvent,
-    CheckInMethod,
-    CheckInNonce,
-)
+from .models import CheckIn, CheckInAction, CheckInConflict, CheckInEvent, CheckInMethod, CheckInNonce
 
 SEARCH_LIMIT = 20
 RECENT = 10

@@ -1,12 +1,5 @@
 """Gazetteer tables: one row per city, and every name a city is known by."""
-from sqlalchemy import (
-    Float,
-    ForeignKey,
-    Integer,
-    SmallInteger,
-    String,
-    UniqueConstraint,
-)
+from sqlalchemy import Float, ForeignKey, Integer, SmallInteger, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db

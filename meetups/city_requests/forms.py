@@ -13,7 +13,8 @@ class AskForm(FlaskForm):
     the page and the JSON API meet the same rules and the same messages."""
 
     city = StringField(_l("Your city"), render_kw={
-        "list": "city-names", "autocomplete": "off", "maxlength": MAX_TYPED_CITY, "placeholder": _l("e.g. Chengdu or 成都")})
+        "list": "city-names", "autocomplete": "off", "maxlength": MAX_TYPED_CITY,
+        "placeholder": _l("e.g. Chengdu or 成都")})
     email = EmailField(_l("Email (we send a link there to confirm your request)"), render_kw={
         "autocomplete": "email", "inputmode": "email", "maxlength": MAX_EMAIL_LENGTH})
     name = StringField(_l("Your name (optional)"), render_kw={

@@ -90,7 +90,7 @@ def confirmed_requests_by_city() -> dict[int, int]:
         .where(CityRequest.confirmed_at.is_not(None), CityRequest.withdrawn_at.is_(None))
         .group_by(CityRequest.city_geonameid)
     )
-    return {geonameid: number for geonameid, number in rows}
+    return dict(rows.all())
 
 
 def _request_row(values: dict, locale: str, now: datetime) -> CityRequest:
@@ -127,12 +127,14 @@ def _confirmation_mail(city_request: CityRequest) -> Mail:
 def _validated(city: str, email: str, name: str) -> dict:
     fields = Fields()
     city = fields.text("city", city, most=MAX_TYPED_CITY, required=_("Please tell us your city."))
-    email = fields.email("email", email, required=_("Please give your email: we send a link there to confirm your request."))
+    email = fields.email("email", email,
+                         required=_("Please give your email: we send a link there to confirm your request."))
     name = fields.text("name", name, CityRequest.name)
     geonameid = None
     if city and "city" not in fields:
         geonameid = find_city(city).geonameid
         if geonameid is None:
-            fields.refuse("city", _("We do not know a city called %(name)s. Try its English or Chinese name.", name=city))
+            fields.refuse("city", _("We do not know a city called %(name)s. Try its English or Chinese name.",
+                                    name=city))
     fields.done()
     return {"city_geonameid": geonameid, "email": email, "name": name}

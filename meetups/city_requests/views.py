@@ -1,16 +1,7 @@
 """The fan's pages for asking for a meetup in their city: the form, "check your email", and the
 private link's page, where a button (not the link itself: mail scanners open links) confirms the
 request or withdraws it."""
-from flask import (
-    Blueprint,
-    flash,
-    make_response,
-    redirect,
-    render_template,
-    request,
-    session,
-    url_for,
-)
+from flask import Blueprint, flash, make_response, redirect, render_template, request, session, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
@@ -53,7 +44,8 @@ def ask():
                 return redirect(url_for("city_requests.sent"))
     else:
         city = remembered_city()
-        form.city.data = request.args.get("city", "").strip()[:MAX_TYPED_CITY] or (city.display_name(locale) if city else "")
+        typed = request.args.get("city", "").strip()[:MAX_TYPED_CITY]
+        form.city.data = typed or (city.display_name(locale) if city else "")
     return render_template("city_requests/ask.html", form=form, problem=problem,
                            city_names=city_suggestions(locale)), status
 

@@ -29,7 +29,8 @@ class Meetup(db.Model):
             f"capacity BETWEEN {MIN_CAPACITY} AND {MAX_CAPACITY}", name="capacity_30_to_50"
         ),
         CheckConstraint(one_of("status", MeetupStatus), name="status_known"),
-        CheckConstraint(f"offer_hours IS NULL OR offer_hours BETWEEN 1 AND {MAX_OFFER_HOURS}", name="offer_hours_range"),
+        CheckConstraint(f"offer_hours IS NULL OR offer_hours BETWEEN 1 AND {MAX_OFFER_HOURS}",
+                        name="offer_hours_range"),
         # Both or neither (the migration attaches these to the columns: SQLite cannot add table checks).
         CheckConstraint("venue_latitude IS NULL OR venue_latitude BETWEEN -90 AND 90", name="venue_latitude_range"),
         CheckConstraint("venue_longitude IS NULL OR venue_longitude BETWEEN -180 AND 180",

@@ -45,7 +45,8 @@ def console(meetup_id: int):
             outcome = services.record_note(
                 meetup.id, current_user, question=form.question.data, answer=form.answer.data,
                 category=form.category.data, title=form.title.data, client_key=form.client_key.data,
-                feedback_item_id=whole_number(form.feedback_item_id.data), asked_by_id=whole_number(form.asked_by_id.data))
+                feedback_item_id=whole_number(form.feedback_item_id.data),
+                asked_by_id=whole_number(form.asked_by_id.data))
         except DomainError as error:
             status = error.status
             show_on_form(form, error)

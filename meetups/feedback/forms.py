@@ -2,15 +2,7 @@
 services judge the rest, so that the pages and the JSON API meet the same rules and messages."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import (
-    EmailField,
-    HiddenField,
-    RadioField,
-    SelectChoice,
-    SelectField,
-    StringField,
-    TextAreaField,
-)
+from wtforms import EmailField, HiddenField, RadioField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import Optional
 
 from .labels import CATEGORY_LABELS, STATUS_LABELS
@@ -58,6 +50,7 @@ class MergeForm(FlaskForm):
 
 
 class RatingForm(FlaskForm):
-    score = RadioField(_l("Your rating"), choices=[SelectChoice(str(score), str(score)) for score in range(1, MAX_SCORE + 1)],
+    score = RadioField(_l("Your rating"),
+                       choices=[SelectChoice(str(score), str(score)) for score in range(1, MAX_SCORE + 1)],
                        validate_choice=False)
     comment = TextAreaField(_l("Anything to tell the organisers? (optional)"), render_kw={"rows": 4, "maxlength": 2000})

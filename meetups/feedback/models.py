@@ -3,23 +3,14 @@ confirmed email per item), the items' status history, and attendees' ratings of 
 import enum
 from datetime import datetime
 
-from sqlalchemy import (
-    CheckConstraint,
-    DateTime,
-    ForeignKey,
-    Index,
-    Integer,
-    String,
-    Text,
-    UniqueConstraint,
-)
+from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..accounts.models import User
 from ..events.models import Meetup
 from ..extensions import db
-from ..shared.db import one_of
 from ..registration.models import Registration
+from ..shared.db import one_of
 from ..shared.timeutil import utcnow
 
 MAX_TITLE = 200
@@ -56,7 +47,8 @@ class FeedbackItem(db.Model):
     __table_args__ = (
         CheckConstraint(one_of("category", Category), name="category_known"),
         CheckConstraint(one_of("status", ItemStatus), name="status_known"),
-        CheckConstraint(f"status != '{ItemStatus.SHIPPED.value}' OR shipped_in IS NOT NULL", name="shipped_has_release"),
+        CheckConstraint(f"status != '{ItemStatus.SHIPPED.value}' OR shipped_in IS NOT NULL",
+                        name="shipped_has_release"),
         CheckConstraint(f"(status = '{ItemStatus.DUPLICATE.value}') = (merged_into_id IS NOT NULL)",
                         name="duplicate_has_target"),
         CheckConstraint("merged_into_id IS NULL OR merged_into_id != id", name="not_merged_into_itself"),

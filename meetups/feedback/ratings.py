@@ -70,7 +70,8 @@ def rate_meetup(token: str, score, comment: str = "", now: datetime | None = Non
     now = now or utcnow()
     registration = registration_for_rating(token)
     fields = Fields()
-    score = fields.number("score", score, int, 1, MAX_SCORE, message=_("Pick from 1 to %(most)d stars.", most=MAX_SCORE))
+    score = fields.number("score", score, int, 1, MAX_SCORE,
+                          message=_("Pick from 1 to %(most)d stars.", most=MAX_SCORE))
     comment = fields.text("comment", comment, most=MAX_COMMENT)
     fields.done()
     rating = rating_of(registration)
@@ -131,7 +132,7 @@ def meetup_report(meetup: Meetup) -> MeetupReport:
     inside = {registration.id for registration in arrived}
     ratings = db.session.scalars(select(MeetupRating).where(MeetupRating.meetup_id == meetup.id)
                                  .order_by(MeetupRating.updated_at.desc(), MeetupRating.id.desc())).all()
-    distribution = {score: 0 for score in range(5, 0, -1)}
+    distribution = dict.fromkeys(range(5, 0, -1), 0)
     for score, number in db.session.execute(select(MeetupRating.score, func.count())
                                             .where(MeetupRating.meetup_id == meetup.id).group_by(MeetupRating.score)):
         distribution[score] = number

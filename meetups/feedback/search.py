@@ -15,7 +15,8 @@ from .models import FeedbackItem
 _RUNS = re.compile(r"[0-9a-z]+|[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _STOPWORDS = frozenset(
     "a an and are as at be but by can could do does for from has have how i if in is it its me my no not of on "
-    "or please should so that the there this to too was we what when where which who why will with would you your".split()
+    "or please should so that the there this to too was we what when where which who why will with would you "
+    "your".split()
 )
 _SUFFIXES = ("ing", "ies", "es", "ed", "s")
 MAX_TERMS = 12

@@ -146,7 +146,7 @@ def suggestions(text: str, limit: int = SUGGESTIONS) -> list[ItemSummary]:
     scored = [(search.score(item, query_terms), item) for item in db.session.scalars(query)]
     scored = sorted((pair for pair in scored if pair[0] > 0), key=lambda pair: (-pair[0], -pair[1].id))[:limit]
     summaries = summarize([item for _score, item in scored])
-    for summary, (relevance, _item) in zip(summaries, scored):
+    for summary, (relevance, _item) in zip(summaries, scored, strict=True):
         summary.relevance = relevance
     return summaries
 

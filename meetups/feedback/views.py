@@ -1,15 +1,6 @@
 """The feedback pool's pages: the ranked pool and each item (anyone), voting (a fan confirmed by an
 emailed link), the moderation of staff (status, merge, edit, CSV), and an attendee's rating page."""
-from flask import (
-    Blueprint,
-    flash,
-    make_response,
-    redirect,
-    render_template,
-    request,
-    session,
-    url_for,
-)
+from flask import Blueprint, flash, make_response, redirect, render_template, request, session, url_for
 from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -54,7 +45,8 @@ def pool_page():
     except DomainError as error:  # a hand-edited address: show the whole pool and say why
         flash(error.message, "error")
         sort, category, status, items = "top", "", "", services.pool("top", q=q)
-    return render_template("feedback/pool.html", items=items[:services.PAGE_SIZE], total=len(items), sort=sort, category=category, status=status, q=q,
+    return render_template("feedback/pool.html", items=items[:services.PAGE_SIZE], total=len(items), sort=sort,
+                           category=category, status=status, q=q,
                            shipped=services.shipped_from_fans(), statuses=STATUS_VALUES,
                            voted=services.voted_item_ids(signed_in_voter()), form=EmptyForm())
 

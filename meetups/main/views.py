@@ -1,13 +1,5 @@
 """The home page, the language switch and a health check."""
-from flask import (
-    Blueprint,
-    current_app,
-    jsonify,
-    redirect,
-    render_template,
-    request,
-    url_for,
-)
+from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
 
 from ..accounts.access import public
 from ..cities.remembered import remembered_city

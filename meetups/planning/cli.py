@@ -6,18 +6,14 @@ import unicodedata
 import click
 
 from ..shared.commands import run_service
-from .ranking import (
-    RankingParameters,
-    parameters_from,
-    rank_cities,
-    store_host_geometry,
-)
+from .ranking import RankingParameters, parameters_from, rank_cities, store_host_geometry
 
 _DEFAULTS = RankingParameters()
 
 
 @click.command("rank")
-@click.option("--radius-km", default=_DEFAULTS.radius_km, show_default=True, help="A fan this close to a host is served by it.")
+@click.option("--radius-km", default=_DEFAULTS.radius_km, show_default=True,
+              help="A fan this close to a host is served by it.")
 @click.option("--min-population", default=_DEFAULTS.min_population, show_default=True, help="Smallest candidate host.")
 @click.option("--merge-km", default=_DEFAULTS.merge_km, show_default=True,
               help="A city this close to a more populous candidate is part of it.")

@@ -18,8 +18,8 @@ from wtforms.validators import InputRequired, Length, Optional
 
 from ..cities.services import MAX_TYPED_CITY
 from ..events.models import MAX_CAPACITY, MAX_OFFER_HOURS, MIN_CAPACITY, Meetup
-from ..registration.models import InviteCode
 from ..events.services import MeetupDetails
+from ..registration.models import InviteCode
 from ..registration.services import MAX_CODES_AT_ONCE
 from ..shared.timeutil import to_local
 from ..shared.validation import column_length
@@ -90,15 +90,18 @@ class MeetupForm(FlaskForm):
     ends_at = _moment(_l("Ends at (city time)"))
     capacity = IntegerField(_l("Seats"), validators=[InputRequired()],
                             render_kw={"min": MIN_CAPACITY, "max": MAX_CAPACITY, "inputmode": "numeric"},
-                            description=_l("Between %(least)d and %(most)d fans.", least=MIN_CAPACITY, most=MAX_CAPACITY))
+                            description=_l("Between %(least)d and %(most)d fans.", least=MIN_CAPACITY,
+                                           most=MAX_CAPACITY))
     registration_opens_at = _moment(_l("Registration opens (city time)"), description=_l("Empty: when published."))
-    registration_closes_at = _moment(_l("Registration closes (city time)"), description=_l("Empty: when the meetup starts."))
+    registration_closes_at = _moment(_l("Registration closes (city time)"),
+                                     description=_l("Empty: when the meetup starts."))
     codes_release_at = _moment(_l("Seats held for invite codes go public at (city time)"),
                                description=_l("Empty: when the meetup starts."))
     offer_hours = IntegerField(_l("Hours to accept a freed seat"), validators=[Optional()],
                                render_kw={"min": 1, "max": MAX_OFFER_HOURS, "inputmode": "numeric"},
                                description=_l("Empty: the first on the waiting list gets a freed seat at once. "
-                                              "Otherwise they get an offer for this many hours, then the next in line."))
+                                              "Otherwise they get an offer for this many hours, then the next in "
+                                              "line."))
 
     def details(self) -> MeetupDetails:
         return MeetupDetails(

@@ -1,15 +1,7 @@
 """The planner's pages: every meetup, its settings, attendees, invite codes and forum post."""
 from datetime import datetime
 
-from flask import (
-    Blueprint,
-    Response,
-    flash,
-    redirect,
-    render_template,
-    request,
-    url_for,
-)
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -19,12 +11,7 @@ from ..accounts.access import roles_required
 from ..accounts.models import Role
 from ..errors import DomainError
 from ..events.models import Meetup, MeetupStatus
-from ..events.services import (
-    close_registration,
-    create_meetup,
-    map_links,
-    publish_meetup,
-)
+from ..events.services import close_registration, create_meetup, map_links, publish_meetup
 from ..extensions import db
 from ..registration.models import InviteCode, RegistrationStatus
 from ..registration.services import (

@@ -12,7 +12,6 @@ Fans are never counted here: `city_fan_counts` (fans.counts) holds fans per home
 date by the import and by every change to a fan. A warm ranking therefore reads O(cities) rows.
 """
 import hashlib
-import math
 import threading
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
@@ -70,10 +69,12 @@ def parameters_from(values: dict) -> RankingParameters:
     for name, (least, most) in RankingParameters.LIMITS.items():
         number = fields.number(name, values.get(name), float if name in ("radius_km", "merge_km") else int,
                                least, most, required=False,
-                               message=_("Give a number from %(least)s to %(most)s.", least=f"{least:,}", most=f"{most:,}"))
+                               message=_("Give a number from %(least)s to %(most)s.", least=f"{least:,}",
+                                         most=f"{most:,}"))
         if number is not None:
             chosen[name] = number
-    by = fields.choice("by", values.get("by") or defaults.by, ("density", "fans"), message=_("Order by density or by fans."))
+    by = fields.choice("by", values.get("by") or defaults.by, ("density", "fans"),
+                       message=_("Order by density or by fans."))
     fields.done()
     return RankingParameters(**chosen, by=by)
 

@@ -76,7 +76,7 @@ def propose_schedule(ranking: Ranking | RankingParameters | None, start: date, c
     swaps = {number: city for number, city in (swaps or {}).items() if 1 <= number <= count}
     candidates = {row.geonameid: row for row in ranking.rows}
     eligible = [row for row in ranking.rows if row.eligible]
-    chosen = {number: row for number, row in enumerate(eligible[:count], start=1)}
+    chosen = dict(enumerate(eligible[:count], start=1))
     numbers = sorted(set(chosen) | set(swaps))
     existing = _scheduled([(row.geonameid, slot_day(start, number)) for number, row in chosen.items()]
                           + [(city, slot_day(start, number)) for number, city in swaps.items()])

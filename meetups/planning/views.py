@@ -67,7 +67,8 @@ def history(geonameid: int):
     ranking = rank_cities(parameters)
     row = next((row for row in ranking.rows if row.geonameid == geonameid), None)
     if row is None:
-        abort(404, _("%(city)s is not a candidate host city with these parameters.", city=local_name(city, str(get_locale() or "en"))))
+        abort(404, _("%(city)s is not a candidate host city with these parameters.",
+                     city=local_name(city, str(get_locale() or "en"))))
     now = utcnow()
     meetups = city_history(geonameid, parameters)
     return render_template(

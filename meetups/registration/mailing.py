@@ -84,8 +84,8 @@ def deliver(limit: int | None = None, now: datetime | None = None) -> Delivery:
                 mails.append((row.id, registration_mail(registration, row.kind, row.waitlist_position)))
         db.session.rollback()  # end the read before sending: no transaction waits on the network
         errors = send_each([mail for _id, mail in mails])
-        sent = [number for (number, _mail), error in zip(mails, errors) if error is None]
-        failed = [(number, error) for (number, _mail), error in zip(mails, errors) if error is not None]
+        sent = [number for (number, _mail), error in zip(mails, errors, strict=True) if error is None]
+        failed = [(number, error) for (number, _mail), error in zip(mails, errors, strict=True) if error is not None]
         _finish(sent, skipped, failed, utcnow())
         delivery.sent += len(sent)
         delivery.skipped += len(skipped)

@@ -7,17 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import (
-    DateTime,
-    and_,
-    bindparam,
-    case,
-    func,
-    literal_column,
-    or_,
-    select,
-    union_all,
-)
+from sqlalchemy import DateTime, and_, bindparam, case, func, literal_column, or_, select, union_all
 from sqlalchemy.orm import make_transient_to_detached
 
 from ..cities.services import find_city
@@ -33,14 +23,7 @@ from ..shared.timeutil import format_in_zone, utcnow
 from ..shared.validation import Fields
 from . import mailing
 from .mailing import MANAGE_LINK, Outgoing
-from .models import (
-    IN_LINE,
-    SEAT_HOLDING,
-    CancelReason,
-    InviteCode,
-    Registration,
-    RegistrationStatus,
-)
+from .models import IN_LINE, SEAT_HOLDING, CancelReason, InviteCode, Registration, RegistrationStatus
 
 MAX_QUESTION = 2000  # a rule for the form, not the column's (Text)
 MAX_CODES_AT_ONCE = 50
@@ -282,7 +265,8 @@ def cancel_registration(token: str, now: datetime | None = None) -> CancelOutcom
         return CancelOutcome(registration)
     if now >= meetup.starts_at:
         db.session.rollback()
-        raise DomainError("meetup_started", _("The meetup has already begun; registrations can no longer be cancelled."),
+        raise DomainError("meetup_started",
+                          _("The meetup has already begun; registrations can no longer be cancelled."),
                           status=409)
     _cancel(registration, CancelReason.FAN, now)
     mails = [Outgoing("registration_cancelled", registration.id)]

@@ -1,16 +1,7 @@
 """The fan's pages: the upcoming meetups (nearest first when the fan's city is known), each meetup
 with its registration form, and the manage page (also the confirmation page after registering),
 where the fan sees the registration and the ticket, accepts an offered seat or cancels."""
-from flask import (
-    Blueprint,
-    abort,
-    flash,
-    make_response,
-    redirect,
-    render_template,
-    request,
-    url_for,
-)
+from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 

@@ -29,7 +29,8 @@ def backup_database(directory: Path) -> Path:
     if url.get_backend_name() == "postgresql":
         pg_dump = shutil.which("pg_dump")
         if pg_dump is None:
-            raise DomainError("pg_dump_missing", "pg_dump is not installed (Debian: apt-get install postgresql-client).")
+            raise DomainError("pg_dump_missing",
+                              "pg_dump is not installed (Debian: apt-get install postgresql-client).")
         target = directory / f"meetups-{stamp}.pgdump"
         plain = make_url(url).set(drivername="postgresql")
         environment = {**os.environ, "PGPASSWORD": plain.password or os.environ.get("PGPASSWORD", "")}

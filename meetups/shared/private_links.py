@@ -5,7 +5,8 @@ import base64
 import hashlib
 import hmac
 import secrets
-from typing import Callable, TypeVar
+from collections.abc import Callable
+from typing import TypeVar
 
 from flask import current_app
 from flask_babel import gettext as _

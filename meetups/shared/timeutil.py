@@ -1,22 +1,22 @@
 """Time in one convention: naive UTC in the database, the city's time zone on screen, ISO 8601
 with the offset in JSON."""
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def to_utc(moment: datetime, zone: str) -> datetime:
     """A naive moment is read as local time in `zone`; an aware one keeps its offset."""
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=ZoneInfo(zone))
-    return moment.astimezone(timezone.utc).replace(tzinfo=None)
+    return moment.astimezone(UTC).replace(tzinfo=None)
 
 
 def to_local(moment: datetime, zone: str) -> datetime:
-    return moment.replace(tzinfo=timezone.utc).astimezone(ZoneInfo(zone))
+    return moment.replace(tzinfo=UTC).astimezone(ZoneInfo(zone))
 
 
 def isoformat(moment: datetime | None, zone: str = "UTC") -> str | None:

@@ -1,13 +1,12 @@
 """initial schema: cities, fans, staff accounts, meetups
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-23 09:14:56.165327
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0001'
@@ -17,7 +16,7 @@ depends_on = None
 
 
 def upgrade():
-    
+
     op.create_table('cities',
     sa.Column('geonameid', sa.Integer(), autoincrement=False, nullable=False),
     sa.Column('name', sa.String(length=200), nullable=False),
@@ -117,7 +116,7 @@ def upgrade():
 
 
 def downgrade():
-    
+
     with op.batch_alter_table('meetups', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_meetups_starts_at'))
         batch_op.drop_index(batch_op.f('ix_meetups_city_geonameid'))

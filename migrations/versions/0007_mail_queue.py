@@ -5,9 +5,8 @@ Revises: 0006
 Create Date: 2026-12-01 23:20:00
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0007'

@@ -72,7 +72,8 @@ class Evening:
                                   venue_name="Tianfu Software Park")
         self.other = make_meetup(city=make_city("Wuhan", lat=30.6, lon=114.3, name_zh="武汉"),
                                  title="Wuhan fan meetup", days_from_now=7)
-        self.fans = {name: register(self.meetup.id, name=name, email=f"{name.split()[0].lower()}@example.com").registration
+        self.fans = {name: register(self.meetup.id, name=name,
+                                    email=f"{name.split()[0].lower()}@example.com").registration
                      for name in ("Li Lei", "Han Meimei")}
         self.stranger = register(self.other.id, name="Zhang Wei", email="zhang@example.com").registration
 
@@ -225,7 +226,8 @@ def test_a_fan_let_in_offline_here_and_online_elsewhere_is_shown_to_check(door, 
     door.context.set_offline(True)
     # Meanwhile the side door, still online, lets Li Lei in.
     side_door = make_user("staff", email="side@example.com", name="Zhao Min")
-    assert check_in_code(evening.meetup.id, evening.code("Li Lei"), user=side_door, device="Door B")["result"] == "admitted"
+    at_the_side = check_in_code(evening.meetup.id, evening.code("Li Lei"), user=side_door, device="Door B")
+    assert at_the_side["result"] == "admitted"
 
     show(camera, evening.code("Li Lei"))
     door.get_by_role("button", name="Pause camera").click()
