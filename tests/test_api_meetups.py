@@ -1,4 +1,4 @@
-"""The fans' JSON API (CONTRACT.md, "JSON API"): meetups, registering, the waiting list, cancelling."""
+"""The fans' JSON API (docs/api.md): meetups, registering, the waiting list, cancelling."""
 import email
 from datetime import UTC, datetime, timedelta
 

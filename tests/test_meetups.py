@@ -1,4 +1,4 @@
-"""Creating meetups from the command line, as CONTRACT.md describes `meetups create`."""
+"""Creating meetups from the command line, as docs/cli.md describes `meetups create`."""
 import json
 import re
 from datetime import datetime

@@ -1,4 +1,4 @@
-"""The city ranking (CONTRACT.md, "City ranking — what the numbers mean") on a small constructed
+"""The city ranking (README, "Choosing the next city: the ranking") on a small constructed
 gazetteer and fan set whose answers are worked out by hand; the CLI and the API agree; fans per
 city are kept up to date; the expensive geometry is stored and invalidated."""
 import io

@@ -1,4 +1,4 @@
-"""JSON API for planners: the city ranking (CONTRACT.md, "City ranking")."""
+"""JSON API for planners: the city ranking (README, "Choosing the next city: the ranking")."""
 from flask import Blueprint, jsonify, request
 
 from ..accounts.access import api_roles_required

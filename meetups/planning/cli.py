@@ -25,7 +25,7 @@ _DEFAULTS = RankingParameters()
 @click.option("--top", default=_DEFAULTS.top, show_default=True, help="Rows shown (0: all).")
 @click.option("--json", "as_json", is_flag=True, help="Print only the JSON document (as GET /api/cities/ranking).")
 def rank_command(as_json: bool, **options) -> None:
-    """Rank the candidate host cities by fan density (CONTRACT.md, "City ranking")."""
+    """Rank the candidate host cities by fan density (README, "Choosing the next city: the ranking")."""
     ranking = rank_cities(run_service(parameters_from, options))
     if as_json:
         click.echo(json.dumps(ranking.as_json(), ensure_ascii=False, indent=2))

@@ -1,4 +1,4 @@
-"""Which city next: fans per candidate host city, as CONTRACT.md defines the ranking.
+"""Which city next: fans per candidate host city, as the README defines it ("Choosing the next city: the ranking").
 
 The expensive part is geometry: which candidate host serves each gazetteer city. It depends only
 on the gazetteer and three parameters (radius, minimum population, merge distance), so it is
@@ -312,7 +312,7 @@ def _store_geometry(key: str, fingerprint: str, geometry: Geometry) -> None:
 # --- the ranking ----------------------------------------------------------------------------
 
 def rank_cities(parameters: RankingParameters | None = None, today: date | None = None) -> Ranking:
-    """The ranking of CONTRACT.md, with its signals; the one service behind `cities rank`, the
+    """The ranking (README, "Choosing the next city"), with its signals; the one service behind `cities rank`, the
     API and the planner dashboard."""
     parameters = parameters or RankingParameters()
     today = today or utcnow().date()
