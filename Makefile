@@ -57,7 +57,7 @@ extract-messages: install
 	@for locale in $(LOCALES); do \
 		if [ -f meetups/translations/$$locale/LC_MESSAGES/messages.po ]; then action=update; else action=init; fi; \
 		echo "$(VENV)/bin/pybabel $$action -l $$locale"; \
-		$(VENV)/bin/pybabel $$action -i $(POT) -d meetups/translations -l $$locale || exit 1; \
+		$(VENV)/bin/pybabel $$action -i $(POT) -d meetups/translations -l $$locale $$([ $$action = update ] && echo --ignore-obsolete) || exit 1; \
 	done
 
 clean:

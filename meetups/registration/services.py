@@ -1,6 +1,7 @@
-"""Registering, cancelling, the waiting list, offers and invite codes: every change to a meetup's
-seats goes through here, under the meetup's lock (events.locks). Emails are recorded in the
-mail queue in the same transaction and sent after the commit (registration.mailing)."""
+"""Registering, cancelling, the waiting list, offers, invite codes, a meetup's capacity and its
+cancellation: every change to a meetup's seats goes through here, under the meetup's lock
+(events.locks). Emails are recorded in the mail queue in the same transaction and sent after the
+commit (registration.mailing)."""
 import re
 import secrets
 from dataclasses import dataclass, field
