@@ -7,7 +7,8 @@ from flask_babel import gettext as _
 
 from ..accounts.access import api_roles_required
 from ..accounts.models import Role
-from ..shared.json_input import MAX_ID, JsonBody
+from ..shared.json_input import JsonBody
+from ..shared.validation import MAX_ID
 from .models import MAX_DEVICE, MAX_NONCE
 from .services import (
     SyncedScan,
@@ -115,13 +116,13 @@ class DoorBody(JsonBody):
     def scans(self) -> list[SyncedScan]:
         scans = self.body.get("scans")
         if not isinstance(scans, list) or len(scans) > MAX_SYNC_SCANS:
-            self.errors["scans"] = _("Send a list of at most %(most)d scans.", most=MAX_SYNC_SCANS)
+            self.fields.refuse("scans", _("Send a list of at most %(most)d scans.", most=MAX_SYNC_SCANS))
             return []
         read = []
         for number, scan in enumerate(scans):
             where = f"scans[{number}]"
             if not isinstance(scan, dict):
-                self.errors[where] = _("Each scan is an object with nonce, registration_id and scanned_at.")
+                self.fields.refuse(where, _("Each scan is an object with nonce, registration_id and scanned_at."))
                 continue
             nonce = self.check_text(scan.get("nonce"), f"{where}.nonce", required=True, most=MAX_NONCE)
             registration_id = self._registration(scan.get("registration_id"), f"{where}.registration_id")
@@ -136,5 +137,5 @@ class DoorBody(JsonBody):
         try:
             return datetime.fromisoformat(value)
         except (TypeError, ValueError):
-            self.errors[field] = _("This must be a time in ISO 8601, e.g. 2026-11-23T19:05:00+08:00.")
+            self.fields.refuse(field, _("This must be a time in ISO 8601, e.g. 2026-11-23T19:05:00+08:00."))
             return datetime.min

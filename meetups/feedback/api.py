@@ -6,9 +6,10 @@ from flask_babel import get_locale
 from ..accounts.access import api_roles_required, public
 from ..accounts.models import Role
 from ..shared.forms import public_write
-from ..shared.json_input import MAX_ID, JsonBody, id_fields, text_fields
+from ..shared.json_input import JsonBody, id_fields, text_fields
 from ..shared.links import external_url
 from ..shared.timeutil import isoformat
+from ..shared.validation import MAX_ID
 from . import services
 
 bp = Blueprint("feedback_api", __name__, url_prefix="/api")

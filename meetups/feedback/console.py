@@ -13,9 +13,8 @@ from ..errors import DomainError
 from ..events.models import Meetup
 from ..extensions import db
 from ..shared.forms import EmptyForm, show_on_form
-from ..shared.json_input import MAX_ID
 from ..shared.timeutil import utcnow
-from ..shared.validation import whole_number
+from ..shared.validation import MAX_ID, whole_number
 from . import ratings, services
 from .forms import NoteForm
 from .models import FeedbackItem

@@ -9,11 +9,10 @@ from ..accounts.access import public, roles_required
 from ..accounts.models import Role
 from ..errors import DomainError
 from ..shared.forms import EmptyForm, public_write, show_on_form
-from ..shared.json_input import MAX_ID
 from ..shared.links import external_url
 from ..shared.private_links import keep_private
 from ..shared.spreadsheets import csv_download
-from ..shared.validation import whole_number
+from ..shared.validation import MAX_ID, whole_number
 from . import ratings, services
 from .forms import ItemForm, MergeForm, RatingForm, StatusForm, VoteForm
 from .labels import CATEGORY_ICONS, CATEGORY_LABELS, STATUS_LABELS

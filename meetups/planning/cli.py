@@ -11,12 +11,22 @@ from .ranking import RankingParameters, parameters_from, rank_cities, store_host
 _DEFAULTS = RankingParameters()
 
 
+def _geometry_options(command):
+    """The options the host assignment depends on, the same for `rank` and `hosts`."""
+    for option in reversed((
+        click.option("--radius-km", default=_DEFAULTS.radius_km, show_default=True,
+                     help="A fan this close to a host is served by it."),
+        click.option("--min-population", default=_DEFAULTS.min_population, show_default=True,
+                     help="Smallest candidate host."),
+        click.option("--merge-km", default=_DEFAULTS.merge_km, show_default=True,
+                     help="A city this close to a more populous candidate is part of it."),
+    )):
+        command = option(command)
+    return command
+
+
 @click.command("rank")
-@click.option("--radius-km", default=_DEFAULTS.radius_km, show_default=True,
-              help="A fan this close to a host is served by it.")
-@click.option("--min-population", default=_DEFAULTS.min_population, show_default=True, help="Smallest candidate host.")
-@click.option("--merge-km", default=_DEFAULTS.merge_km, show_default=True,
-              help="A city this close to a more populous candidate is part of it.")
+@_geometry_options
 @click.option("--min-fans", default=_DEFAULTS.min_fans, show_default=True, help="Fewer fans: not eligible.")
 @click.option("--cooldown-weeks", default=_DEFAULTS.cooldown_weeks, show_default=True,
               help="No second meetup in a city within this many weeks before or after today.")
@@ -51,9 +61,7 @@ def _pad(text: str, width: int) -> str:
 
 
 @click.command("hosts")
-@click.option("--radius-km", default=_DEFAULTS.radius_km, show_default=True, help="As for `cities rank`.")
-@click.option("--min-population", default=_DEFAULTS.min_population, show_default=True, help="As for `cities rank`.")
-@click.option("--merge-km", default=_DEFAULTS.merge_km, show_default=True, help="As for `cities rank`.")
+@_geometry_options
 def hosts_command(**options) -> None:
     """Work out which candidate city serves each gazetteer city and store it, so that every server
     process reads it instead of measuring (run it after `cities load`; the ranking works without

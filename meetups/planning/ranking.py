@@ -209,7 +209,9 @@ def store_host_geometry(parameters: RankingParameters | None = None) -> bool:
     when it was stored now. In a transaction of its own (the `cities hosts` command, the demo)."""
     parameters = parameters or RankingParameters()
     fingerprint = gazetteer_fingerprint()
-    if _stored_geometry(parameters.geometry_key, fingerprint) is not None:
+    if db.session.scalar(select(HostAssignmentSet.id).where(
+            HostAssignmentSet.parameters_key == parameters.geometry_key,
+            HostAssignmentSet.gazetteer_fingerprint == fingerprint)) is not None:
         db.session.rollback()
         return False
     geometry = _memory.get((parameters.geometry_key, fingerprint)) or compute_geometry(parameters)

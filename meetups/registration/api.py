@@ -11,10 +11,11 @@ from ..events.serializers import meetup_json
 from ..events.services import distance_km, upcoming_meetups
 from ..extensions import db
 from ..shared.forms import public_write
-from ..shared.json_input import MAX_ID, text_fields
+from ..shared.json_input import text_fields
 from ..shared.links import external_url
 from ..shared.ticket_codes import ticket_code
 from ..shared.timeutil import utcnow
+from ..shared.validation import MAX_ID
 from .services import cancel_registration, register, seat_counts
 
 bp = Blueprint("registration_api", __name__, url_prefix="/api")

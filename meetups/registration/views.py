@@ -50,8 +50,10 @@ def upcoming():
         typed_city=typed if typed is not None else (city.display_name(locale) if city else ""),
         unknown_city=unknown_city, city_names=city_suggestions(locale, [m.city for m in meetups]),
     ))
-    if (city is not None and typed) or typed == "":  # a city typed, or the field emptied: forget it
-        remember_city(response, city if typed else None)
+    if typed == "":  # the fan emptied the field: forget the city
+        remember_city(response, None)
+    elif typed and city is not None:
+        remember_city(response, city)
     return response
 
 

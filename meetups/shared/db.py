@@ -61,7 +61,7 @@ def lock_rows(statement: Select, params: dict | None = None) -> bool:
     caller's next statement tells)."""
     if begin_write() == "sqlite":
         return True
-    return db.session.connection().execute(statement, params or {}).first() is not None
+    return first(statement, params or {}) is not None
 
 
 @contextlib.contextmanager
