@@ -14,7 +14,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import Connection, create_engine, make_url, select, text
+
+from meetups.events.models import SEAT_COUNTERS, Meetup
+from meetups.registration.seats import COUNTED
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -63,6 +66,14 @@ class Instance:
         self.flask("users", "create", email, "--role", role, "--password", "door-password-1")
         return self.flask("users", "token", email).strip()
 
+    def seat_counters_off(self) -> list[tuple]:
+        engine = create_engine(self.database_url)
+        try:
+            with engine.connect() as connection:
+                return seat_counters_off(connection)
+        finally:
+            engine.dispose()
+
     def scalar(self, sql: str, **params):
         engine = create_engine(self.database_url)
         try:
@@ -70,6 +81,16 @@ class Instance:
                 return connection.execute(text(sql), params).scalar()
         finally:
             engine.dispose()
+
+
+def seat_counters_off(connection: Connection) -> list[tuple]:
+    """Meetups whose kept seat counts (events.models.SEAT_COUNTERS) differ from a recount of the
+    rows they count: (id, kept, counted) for each; empty when all is well."""
+    meetups = Meetup.__table__.c
+    kept = {row[0]: tuple(row[1:]) for row in connection.execute(
+        select(meetups.id, *(meetups[name] for name in SEAT_COUNTERS)))}
+    counted = {row[0]: tuple(row[1:]) for row in connection.execute(COUNTED)}
+    return [(number, kept[number], counted[number]) for number in sorted(kept) if kept[number] != counted[number]]
 
 
 @contextlib.contextmanager

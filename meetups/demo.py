@@ -22,6 +22,7 @@ from .feedback.models import FeedbackItem, FeedbackVote, FeedbackVoter
 from .feedback.services import change_status, record_note
 from .planning.ranking import store_host_geometry
 from .registration.models import Registration, RegistrationStatus
+from .registration.seats import recount
 from .registration.services import create_invite_codes, register
 from .shared.timeutil import to_local, utcnow
 
@@ -119,6 +120,7 @@ def _demo_registrations(meetup: Meetup, count: int) -> None:
                 manage_salt=secrets.token_urlsafe(16), ticket_ref=secrets.token_urlsafe(16),
                 queued_at=meetup.starts_at - timedelta(days=7), created_at=meetup.starts_at - timedelta(days=7),
                 confirmed_at=meetup.starts_at - timedelta(days=7)))
+    recount(meetup, utcnow())
     db.session.commit()
 
 

@@ -17,6 +17,7 @@ from flask_migrate import upgrade
 from sqlalchemy import create_engine, func, select, text
 from werkzeug.serving import make_server
 
+from harness.servers import seat_counters_off
 from meetups import create_app
 from meetups.accounts.services import create_user
 from meetups.checkin.services import check_in_registration
@@ -132,11 +133,15 @@ def app(request, tmp_path, sqlite_templates):
             load_gazetteer("CN")
         yield app
         db.session.remove()
+        with db.engine.connect() as connection:
+            counters_off = seat_counters_off(connection)
     if request.param == "postgresql":
         _empty_postgres(app)
     else:
         with app.app_context():
             db.engine.dispose()
+    # However the test changed seats, the meetups' counters say what a recount says.
+    assert counters_off == [], "a meetup's seat counters differ from a recount of its registrations"
 
 
 @pytest.fixture

@@ -29,6 +29,7 @@ from meetups.checkin.services import (
 from meetups.errors import DomainError
 from meetups.extensions import db
 from meetups.registration.models import Registration
+from meetups.registration.seats import recount
 from meetups.registration.services import cancel_meetup, cancel_registration, register
 from meetups.shared.ticket_codes import ticket_code
 from meetups.shared.timeutil import to_local, utcnow
@@ -53,6 +54,7 @@ def set_status(registration: Registration, status: str) -> None:
     registration.status = status
     if status == "offered":
         registration.offer_expires_at = utcnow() + timedelta(hours=2)
+    recount(registration.meetup, utcnow())  # as the registration services end every change to seats
     db.session.commit()
 
 

@@ -88,6 +88,7 @@ def test_the_last_seats_go_to_exactly_as_many_fans_as_are_left(live):
     assert _count(live, meetup_id, "waitlisted") == 77
     status, detail = request("GET", live.url, f"/api/meetups/{meetup_id}")
     assert (status, detail["seats_left"], detail["waitlist_length"]) == (200, 0, 77)
+    assert live.seat_counters_off() == []
 
 
 def test_one_email_registers_once_however_often_it_is_sent(live):
@@ -100,6 +101,7 @@ def test_one_email_registers_once_however_often_it_is_sent(live):
     assert {body["error"]["code"] for status, body in answers if status == 409} == {"already_registered"}
     total = live.scalar("SELECT count(*) FROM registrations WHERE meetup_id = :meetup", meetup=meetup_id)
     assert total == 1
+    assert live.seat_counters_off() == []
 
 
 def test_simultaneous_cancellations_promote_each_fan_in_line_once(live):
@@ -127,6 +129,7 @@ def test_simultaneous_cancellations_promote_each_fan_in_line_once(live):
     assert _count(live, meetup_id, "confirmed") == 30
     assert _count(live, meetup_id, "waitlisted") == 5
     assert _count(live, meetup_id, "cancelled") == 15
+    assert live.seat_counters_off() == []
 
     promotion_mails = Counter()
     for path in live.outbox.glob("*.eml"):
@@ -135,6 +138,30 @@ def test_simultaneous_cancellations_promote_each_fan_in_line_once(live):
         if subject.startswith("A seat opened up") and title in subject:
             promotion_mails[mail["To"]] += 1
     assert promotion_mails == Counter({email_of[number]: 1 for number in promoted})
+
+
+def test_the_seat_counters_hold_through_every_kind_of_change_at_once(live):
+    """New fans, fans leaving, fans coming back after cancelling and repeated emails, all at the
+    same moment: the meetup's kept counts still say what a recount of its rows says."""
+    meetup_id = live.create_meetup(capacity=30)
+    seated = _register_one_by_one(live, meetup_id, [f"held{number}@example.com" for number in range(30)])
+    _register_one_by_one(live, meetup_id, [f"queued{number}@example.com" for number in range(5)])
+    gone = seated[20:]
+    for body in gone:
+        assert request("POST", live.url, "/api/registrations/cancel", {"manage_token": body["manage_token"]})[0] == 200
+    calls = [("POST", live.url, "/api/registrations/cancel", {"manage_token": body["manage_token"]})
+             for body in seated[:10]]
+    calls += [_register_call(live, meetup_id, f"new{number}@example.com") for number in range(15)]
+    calls += [_register_call(live, meetup_id, f"held{number}@example.com") for number in range(20, 30)]  # back
+    calls += [_register_call(live, meetup_id, f"held{number}@example.com") for number in range(10, 15)]  # twice
+
+    answers = _all_at_once(calls)
+
+    assert Counter(status for status, _body in answers) == {200: 10, 201: 25, 409: 5}, answers
+    assert live.seat_counters_off() == []
+    assert _count(live, meetup_id, "confirmed") == 30
+    # Before: 25 seated (5 of the line moved up), none in line; 10 left, 25 came: 40 for 30 seats.
+    assert _count(live, meetup_id, "waitlisted") == 10
 
 
 def _check_in_call(live, meetup_id, token, code, nonce=None, device="door"):

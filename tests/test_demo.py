@@ -7,7 +7,7 @@ from meetups.demo import DEMO_FANS
 from meetups.events.models import Meetup
 from meetups.extensions import db
 from meetups.fans.models import Fan
-from meetups.registration.services import meetup_seats
+from meetups.registration.seats import meetup_seats
 from meetups.shared.mail import outbox_path
 
 

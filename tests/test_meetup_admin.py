@@ -12,14 +12,8 @@ from sqlalchemy import func, select
 from meetups.events.models import Meetup
 from meetups.extensions import db
 from meetups.registration.models import InviteCode, Registration
-from meetups.registration.services import (
-    cancel_registration,
-    create_invite_codes,
-    format_code,
-    meetup_seats,
-    register,
-    sweep_all,
-)
+from meetups.registration.seats import meetup_seats
+from meetups.registration.services import cancel_registration, create_invite_codes, format_code, register, sweep_all
 
 from .conftest import csrf_token, meetup_count, post_form, register_fans
 
@@ -329,6 +323,7 @@ def test_invite_codes_hold_seats(planner, make_meetup, make_user):
     assert len(codes) == 5
     assert all(code.label == "Honorary developers" and code.created_by_id is not None for code in codes)
     assert all(format_code(code.code) in page for code in codes)
+    db.session.refresh(meetup)
     assert meetup_seats(meetup).seats_left == 35
     assert "holds a seat until" in page
 

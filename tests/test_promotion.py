@@ -6,7 +6,8 @@ import pytest
 
 from meetups.events.services import MeetupDetails, create_meetup
 from meetups.planning.promotion import forum_post
-from meetups.registration.services import create_invite_codes, meetup_seats, register
+from meetups.registration.seats import meetup_seats
+from meetups.registration.services import create_invite_codes, register
 
 LINK = "http://localhost/meetups/{id}"
 

@@ -27,6 +27,7 @@ from meetups.planning.ranking import (
     store_host_geometry,
 )
 from meetups.registration.models import Registration
+from meetups.registration.seats import recount
 from meetups.shared.timeutil import utcnow
 
 
@@ -158,6 +159,7 @@ def test_signals_beside_the_ranking_do_not_change_its_order(world, make_user):
     for number, status in enumerate(["confirmed"] * 3 + ["waitlisted"] * 4):
         db.session.add(Registration(meetup=held, name=f"F{number}", email=f"f{number}@example.com", status=status,
                                     queued_at=utcnow(), manage_salt="s", ticket_ref=f"ref{number}"))
+    recount(held, utcnow())
     db.session.commit()
     from meetups.city_requests.models import CityRequest
 

@@ -9,6 +9,7 @@ from meetups.errors import DomainError
 from meetups.events.models import Meetup
 from meetups.extensions import db
 from meetups.registration.models import Registration
+from meetups.registration.seats import meetup_seats
 from meetups.registration.services import (
     accept_offer,
     attendees,
@@ -16,7 +17,6 @@ from meetups.registration.services import (
     create_invite_codes,
     format_code,
     manage_token,
-    meetup_seats,
     refresh_meetup,
     register,
     registration_for_token,

@@ -4,14 +4,13 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 
 from ..extensions import db
-from ..shared.db import begin_write, lock_rows
+from ..shared.db import begin_write
 from .models import Meetup
 
 # Built once: building a statement costs more than running it on this path.
 _ROW = (select(Meetup).options(joinedload(Meetup.city, innerjoin=True)).where(Meetup.id == bindparam("meetup_id"))
         .execution_options(populate_existing=True))
 _ROW_FOR_UPDATE = _ROW.with_for_update(of=Meetup)
-_ID_FOR_UPDATE = select(Meetup.id).where(Meetup.id == bindparam("meetup_id")).with_for_update()
 
 
 def lock_meetup(meetup_id: int) -> Meetup | None:
@@ -25,9 +24,3 @@ def lock_meetup(meetup_id: int) -> Meetup | None:
         return session.scalars(_ROW, {"meetup_id": meetup_id}).one_or_none()
     return session.scalars(_ROW_FOR_UPDATE, {"meetup_id": meetup_id}).one_or_none()
 
-
-def lock_meetup_only(meetup_id: int) -> bool:
-    """`lock_meetup` loading nothing, for a caller that reads what it needs in one statement of
-    its own right after (registering); whether the meetup exists. On PostgreSQL that statement
-    must be a new one: it then sees every change committed before the lock was granted."""
-    return lock_rows(_ID_FOR_UPDATE, {"meetup_id": meetup_id})

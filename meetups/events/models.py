@@ -13,6 +13,10 @@ from ..shared.timeutil import to_local, utcnow
 MIN_CAPACITY = 30
 MAX_CAPACITY = 50
 MAX_OFFER_HOURS = 168  # a week
+# The meetup's own counts of its registrations and codes, kept by registration.seats in the
+# transaction that changes them: reading seats is reading the row, and the row's lock is taken by
+# the UPDATE that counts a new registration.
+SEAT_COUNTERS = ("confirmed_count", "offered_count", "waitlisted_count", "unused_codes_count")
 
 
 class MeetupStatus(str, enum.Enum):
@@ -36,6 +40,8 @@ class Meetup(db.Model):
         CheckConstraint("venue_longitude IS NULL OR venue_longitude BETWEEN -180 AND 180",
                         name="venue_longitude_range"),
         CheckConstraint("(venue_latitude IS NULL) = (venue_longitude IS NULL)", name="venue_location_whole"),
+        *(CheckConstraint(f"{name} >= 0", name=f"{name}_not_negative") for name in SEAT_COUNTERS),
+        CheckConstraint("confirmed_count + offered_count <= capacity", name="seats_within_capacity"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -65,6 +71,11 @@ class Meetup(db.Model):
     cancelled_at: Mapped[datetime | None] = mapped_column(DateTime)
     # When the attendees were emailed a link to rate the meetup (feedback.ratings): once.
     ratings_requested_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # SEAT_COUNTERS: registrations confirmed, offered a freed seat, on the waiting list; unused invite codes.
+    confirmed_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    offered_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    waitlisted_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    unused_codes_count: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     city: Mapped[City] = relationship()

@@ -14,15 +14,8 @@ from ..events.models import Meetup, MeetupStatus
 from ..events.services import close_registration, create_meetup, map_links, publish_meetup
 from ..extensions import db
 from ..registration.models import InviteCode, RegistrationStatus
-from ..registration.services import (
-    attendees,
-    cancel_meetup,
-    create_invite_codes,
-    format_code,
-    meetup_seats,
-    seat_counts,
-    update_meetup,
-)
+from ..registration.seats import meetup_seats, seat_counts
+from ..registration.services import attendees, cancel_meetup, create_invite_codes, format_code, update_meetup
 from ..shared.forms import EmptyForm, show_on_form
 from ..shared.links import external_url
 from ..shared.spreadsheets import csv_download

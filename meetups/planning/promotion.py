@@ -10,7 +10,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from ..events.models import Meetup
-from ..registration.services import SeatCounts
+from ..registration.seats import SeatCounts
 from ..shared.timeutil import to_local
 
 

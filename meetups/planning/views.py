@@ -13,7 +13,7 @@ from ..cities.models import City
 from ..cities.names import local_name
 from ..errors import DomainError
 from ..extensions import db
-from ..registration.services import seat_counts
+from ..registration.seats import seat_counts
 from ..shared.forms import EmptyForm, show_on_form
 from ..shared.timeutil import utcnow
 from ..shared.validation import whole_number

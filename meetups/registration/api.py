@@ -16,7 +16,8 @@ from ..shared.links import external_url
 from ..shared.ticket_codes import ticket_code
 from ..shared.timeutil import utcnow
 from ..shared.validation import MAX_ID
-from .services import cancel_registration, register, seat_counts
+from .seats import seat_counts
+from .services import cancel_registration, register
 
 bp = Blueprint("registration_api", __name__, url_prefix="/api")
 
@@ -54,15 +55,14 @@ def meetup_detail(meetup_id: int):
 def create_registration(meetup_id: int):
     values = text_fields(REGISTRATION_FIELDS)
     outcome = register(meetup_id, locale=str(get_locale() or "en"), **values)
-    registration = outcome.registration
-    confirmed = registration.is_confirmed
+    confirmed = outcome.is_confirmed
     body = {
-        "registration_id": registration.id,
-        "meetup_id": registration.meetup_id,
-        "status": registration.status,
+        "registration_id": outcome.registration_id,
+        "meetup_id": outcome.meetup_id,
+        "status": outcome.status,
         "waitlist_position": outcome.waitlist_position,
-        "ticket_url": external_url("tickets.ticket", ref=registration.ticket_ref) if confirmed else None,
-        "ticket_code": ticket_code(registration.ticket_ref) if confirmed else None,
+        "ticket_url": external_url("tickets.ticket", ref=outcome.ticket_ref) if confirmed else None,
+        "ticket_code": ticket_code(outcome.ticket_ref) if confirmed else None,
         "manage_token": outcome.manage_token,
         "manage_url": external_url("registration.manage", token=outcome.manage_token),
     }

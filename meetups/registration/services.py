@@ -8,23 +8,23 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import DateTime, and_, bindparam, case, func, literal_column, or_, select, union_all
-from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy import DateTime, Integer, and_, bindparam, func, insert, literal, or_, select
 
 from ..cities.services import find_city
 from ..errors import DomainError
-from ..events.locks import lock_meetup, lock_meetup_only
+from ..events.locks import lock_meetup
 from ..events.models import Meetup, MeetupStatus
 from ..events.services import MeetupDetails, apply_details, locked_meetup
 from ..extensions import db
-from ..shared.db import dialect_name, first, on_conflict
+from ..shared.db import begin_write, dialect_name, first, on_conflict, on_conflict_insert
 from ..shared.mail import send
 from ..shared.private_links import new_salt, row_for_token
 from ..shared.timeutil import format_in_zone, utcnow
 from ..shared.validation import Fields
 from . import mailing
 from .mailing import MANAGE_LINK, Outgoing
-from .models import IN_LINE, SEAT_HOLDING, CancelReason, InviteCode, Registration, RegistrationStatus
+from .models import IN_LINE, SEAT_HOLDING, CancelReason, InviteCode, QueuedMail, Registration, RegistrationStatus
+from .seats import TAKE_SEAT, SeatCounts, meetup_seats, recount, taken
 
 MAX_QUESTION = 2000  # a rule for the form, not the column's (Text)
 MAX_CODES_AT_ONCE = 50
@@ -33,71 +33,48 @@ _PHONE = re.compile(r"\+?[0-9][0-9 ()-]{4,38}")
 _CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 10
 
-# The statements of the registration path are built once: building one costs more than running
-# it, and much of that time would be spent under the meetup's lock.
-_meetup_ids, _now = bindparam("meetup_ids", expanding=True), bindparam("now", type_=DateTime())
-# Rows of (meetup, a SeatCounts field, number, lapsed offers among them).
-_SEAT_COUNTS = union_all(
-    select(Registration.meetup_id, Registration.status, func.count(), func.count(case(
-        (and_(Registration.status == RegistrationStatus.OFFERED.value, Registration.offer_expires_at <= _now), 1))))
-    .where(Registration.meetup_id.in_(_meetup_ids), Registration.status != RegistrationStatus.CANCELLED.value)
-    .group_by(Registration.meetup_id, Registration.status),
-    select(InviteCode.meetup_id, literal_column("'held'"), func.count(), literal_column("0"))
-    .join(Meetup, Meetup.id == InviteCode.meetup_id)
-    .where(InviteCode.meetup_id.in_(_meetup_ids), InviteCode.used_at.is_(None),
-           func.coalesce(Meetup.codes_release_at, Meetup.starts_at) > _now)
-    .group_by(InviteCode.meetup_id),
-)
-_registrations, _meetups = Registration.__table__.c, Meetup.__table__.c
-
-
-def _registrations_of_meetup(*conditions):
-    return (select(func.count()).select_from(Registration.__table__)
-            .where(_registrations.meetup_id == _meetups.id, *conditions).scalar_subquery())
-
-
-# What registering decides on, read in one statement right after taking the meetup's lock: the
-# meetup's registration settings and its SeatCounts fields.
-_held_until = func.coalesce(_meetups.codes_release_at, _meetups.starts_at)
-_MEETUP_AND_SEATS = select(
-    _meetups.status, _meetups.capacity, _meetups.starts_at, _meetups.registration_opens_at,
-    _meetups.registration_closes_at, _held_until.label("codes_held_until"),
-    *(_registrations_of_meetup(_registrations.status == status.value).label(status.value)
-      for status in (RegistrationStatus.CONFIRMED, RegistrationStatus.OFFERED, RegistrationStatus.WAITLISTED)),
-    _registrations_of_meetup(_registrations.status == RegistrationStatus.OFFERED.value,
-                             _registrations.offer_expires_at <= _now).label("lapsed_offers"),
-    select(func.count()).select_from(InviteCode.__table__).where(
-        InviteCode.__table__.c.meetup_id == _meetups.id, InviteCode.__table__.c.used_at.is_(None), _held_until > _now)
-    .scalar_subquery().label("held"),
-).where(_meetups.id == bindparam("meetup_id"))
+# Built once: building a statement costs more than running it, on the path of a rush.
 _REGISTRATION_BY_EMAIL = select(Registration).where(
     Registration.meetup_id == bindparam("meetup_id"), Registration.email == bindparam("email"))
 # Inserts nothing for an email already registered (one registration per email): one statement
 # both looks and writes, and a rush of new fans needs no lookup.
 _NEW_REGISTRATION = on_conflict(Registration.__table__, ["meetup_id", "email"],
                                 returning=(Registration.__table__.c.id,))
+# PostgreSQL takes the registration and its email in one statement (a round trip less under the
+# meetup's lock); SQLite, in process, runs the two statements.
+_REGISTRATION_COLUMNS = [column.name for column in Registration.__table__.c if column.name != "id"]
+_inserted = (on_conflict_insert("postgresql")(Registration.__table__)
+             .values({name: bindparam(name) for name in _REGISTRATION_COLUMNS})
+             .on_conflict_do_nothing(index_elements=["meetup_id", "email"])
+             .returning(Registration.__table__.c.id).cte("inserted"))
+_NEW_REGISTRATION_AND_MAIL = (
+    insert(QueuedMail.__table__)
+    .from_select(["kind", "registration_id", "waitlist_position", "created_at", "attempts", "last_error"],
+                 select(bindparam("kind"), _inserted.c.id, bindparam("waitlist_position", type_=Integer()),
+                        bindparam("now", type_=DateTime()), literal(0), literal("")))
+    .add_cte(_inserted, nest_here=True)
+    .returning(QueuedMail.__table__.c.registration_id))
 
 
-@dataclass
-class SeatCounts:
-    capacity: int
-    confirmed: int = 0
-    offered: int = 0
-    waitlisted: int = 0
-    held: int = 0  # unused invite codes, before the meetup's release time
-    lapsed_offers: int = 0  # offered seats past their deadline, not yet passed on
-
-    @property
-    def seats_left(self) -> int:
-        """Seats the public can still take."""
-        return max(0, self.capacity - self.confirmed - self.offered - self.held)
-
-
-@dataclass
+@dataclass(frozen=True)
 class RegistrationOutcome:
-    registration: Registration
+    """What registering decided, as the fan is told it (no row is read back to say it)."""
+
+    registration_id: int
+    meetup_id: int
+    status: str
+    ticket_ref: str
     manage_token: str
     waitlist_position: int | None
+
+    @property
+    def is_confirmed(self) -> bool:
+        return self.status == RegistrationStatus.CONFIRMED.value
+
+    @property
+    def registration(self) -> Registration:
+        """The registration's row, loaded on access."""
+        return db.session.get(Registration, self.registration_id)
 
 
 @dataclass
@@ -107,22 +84,6 @@ class CancelOutcome:
 
 
 # --- reading -------------------------------------------------------------------------------
-
-def seat_counts(meetups: list[Meetup], now: datetime | None = None) -> dict[int, SeatCounts]:
-    """Seat counts of many meetups in one query."""
-    now = now or utcnow()
-    counts = {meetup.id: SeatCounts(capacity=meetup.capacity) for meetup in meetups}
-    if not counts:
-        return counts
-    for meetup_id, kind, number, lapsed in db.session.execute(_SEAT_COUNTS, {"meetup_ids": list(counts), "now": now}):
-        setattr(counts[meetup_id], kind, number)
-        counts[meetup_id].lapsed_offers += lapsed
-    return counts
-
-
-def meetup_seats(meetup: Meetup, now: datetime | None = None) -> SeatCounts:
-    return seat_counts([meetup], now)[meetup.id]
-
 
 def waitlist_position(registration: Registration) -> int | None:
     """1 for the first in line; None when not on the waiting list."""
@@ -167,35 +128,55 @@ def attendees(meetup: Meetup) -> list[Registration]:
 
 def register(meetup_id: int, *, name: str, email: str, city: str = "", phone: str = "", question: str = "",
              invite_code: str = "", locale: str = "en", now: datetime | None = None) -> RegistrationOutcome:
-    """Take a seat if one is free (or the invite code holds one), else a place on the waiting list."""
+    """Take a seat if one is free (or the invite code holds one), else a place on the waiting list.
+
+    A rush takes three statements: the UPDATE that locks the meetup and counts the newcomer
+    (seats.TAKE_SEAT), the INSERT of the registration and its email, the COMMIT. Anything more
+    to decide (an invite code, an offer out, a sweep due, an email seen before) goes the careful
+    way (`_register_carefully`)."""
     values = _validated(name, email, city, phone, question)
     code_text = normalize_code(invite_code)
-    # The lock, then one statement for the meetup and its counts: the ORM loads nothing while
-    # every other registration for the meetup waits, unless there is more to do than usual.
-    exists = lock_meetup_only(meetup_id)
-    # The clock is read inside the lock: the waiting list's order (queued_at) is then the order in
-    # which fans took the lock, so no two fans in a rush are told the same position.
+    asked = now or utcnow()
+    begin_write()  # SQLite: the writers' queue; PostgreSQL: the UPDATE below locks the row
+    settings = first(TAKE_SEAT, {"meetup_id": meetup_id, "now": asked, "plain": not code_text})
+    # The clock is read again inside the lock: the waiting list's order (queued_at) is then the
+    # order in which fans took the lock, so no two fans in a rush are told the same position.
     now = now or utcnow()
-    settings = first(_MEETUP_AND_SEATS, {"meetup_id": meetup_id, "now": now})
-    if not exists or settings is None or settings.status == MeetupStatus.DRAFT.value:
+    status = taken(settings, asked, not code_text) if settings is not None else None
+    if status is not None:
+        row = _new_row(values, locale, now, status)
+        position = settings.waitlisted_count if status == RegistrationStatus.WAITLISTED.value else None
+        inserted = _insert_with_mail(meetup_id, row, position, now)
+        if inserted is not None:
+            db.session.commit()
+            send([mailing.QUEUED])
+            return RegistrationOutcome(inserted, meetup_id, status, row["ticket_ref"],
+                                       mailing.manage_token(inserted, row["manage_salt"]), position)
+        db.session.rollback()  # the email is registered already (or was, and cancelled): uncount it
+        begin_write()
+        settings = first(TAKE_SEAT, {"meetup_id": meetup_id, "now": asked, "plain": False})
+    return _register_carefully(meetup_id, settings, values, code_text, locale, asked, now)
+
+
+def _register_carefully(meetup_id: int, settings, values: dict, code_text: str, locale: str, asked: datetime,
+                        now: datetime) -> RegistrationOutcome:
+    """`register`, under the meetup's lock, when TAKE_SEAT counted nothing: the ORM's way, ending
+    with a recount."""
+    if settings is None or settings.status == MeetupStatus.DRAFT.value:
         db.session.rollback()
         raise DomainError("not_found", _("There is no such meetup."), status=404)
-    state = Meetup.registration_state(settings, now)  # the model's rule, on the row just read
+    meetup = db.session.get(Meetup, meetup_id, populate_existing=True)
+    state = meetup.registration_state(asked)
     if state != "open":
-        message = closed_message(db.session.get(Meetup, meetup_id), state)
+        message = closed_message(meetup, state)
         db.session.rollback()
         raise DomainError("registration_closed", message, status=409)
-    counts = SeatCounts(settings.capacity, settings.confirmed, settings.offered, settings.waitlisted, settings.held,
-                        settings.lapsed_offers)
-    mails = []
-    if _is_due(settings, now, counts):  # the sweep moves fans along first; then count again
-        meetup = db.session.get(Meetup, meetup_id)
-        mails = _sweep(meetup, now, counts)
-        counts = meetup_seats(meetup, now)
+    mails = _sweep(meetup, now)  # the sweep moves fans along first
+    counts = recount(meetup, now) if mails else meetup_seats(meetup, now)
 
     registration = code = None
     if code_text:  # a fan already registered is told so before anything about the code
-        registration = _unless_registered(meetup_id, values["email"], mails)
+        registration = _unless_registered(meetup, values["email"], mails, now)
         code = db.session.scalar(select(InviteCode).where(InviteCode.code == code_text))
         problem = None
         if code is None or code.meetup_id != meetup_id:
@@ -203,44 +184,60 @@ def register(meetup_id: int, *, name: str, email: str, city: str = "", phone: st
         elif code.is_used:
             problem = _("This invite code has already been used.")
         if problem:
-            _commit_and_send(mails)
+            _commit_and_send(meetup, mails, now)
             raise DomainError("invalid", problem, {"invite_code": problem})
 
-    holds_seat = code is not None and now < settings.codes_held_until  # its seat is counted in `held`
+    holds_seat = code is not None and now < meetup.codes_held_until  # its seat is counted in `held`
     confirmed = holds_seat or counts.seats_left > 0
-    row = {**values, "locale": locale, "queued_at": now, "manage_salt": new_salt(), "ticket_ref": _new_ticket_ref(),
-           "status": RegistrationStatus.CONFIRMED.value if confirmed else RegistrationStatus.WAITLISTED.value,
-           "confirmed_at": now if confirmed else None, "offer_expires_at": None}
+    status = RegistrationStatus.CONFIRMED.value if confirmed else RegistrationStatus.WAITLISTED.value
+    row = _new_row(values, locale, now, status)
     if code is not None:
         code.used_at = now
         row["invite_code_id"] = code.id
-    inserted_id = None
     if registration is None:  # usually one statement: inserted, unless the email is registered already
         inserted = first(_NEW_REGISTRATION[dialect_name()], {**row, "meetup_id": meetup_id})
-        inserted_id = inserted[0] if inserted else None
-        registration = None if inserted_id else _unless_registered(meetup_id, values["email"], mails)
+        registration_id = inserted[0] if inserted else None
+        if registration_id is None:
+            registration = _unless_registered(meetup, values["email"], mails, now)
     if registration is not None:
         _come_back(registration, row)
+        registration_id = registration.id
     # The newcomer is last in line (queued now, under the lock): no need to count again.
     position = None if confirmed else counts.waitlisted + 1
     kind = "registration_confirmed" if confirmed else "registration_waitlisted"
-    mails.append(Outgoing(kind, inserted_id or registration.id, position))
-    queued = mailing.record(mails, now)
-    _commit_keeping_loaded()
-    if registration is None:  # what was inserted is known: not read back (the rest loads on access)
-        registration = Registration(id=inserted_id, meetup_id=meetup_id, **row)
-        make_transient_to_detached(registration)
-        db.session.add(registration)
-    send(queued)
-    return RegistrationOutcome(registration, manage_token(registration), position)
+    _commit_and_send(meetup, mails + [Outgoing(kind, registration_id, position)], now)
+    return RegistrationOutcome(registration_id, meetup_id, status, row["ticket_ref"],
+                               mailing.manage_token(registration_id, row["manage_salt"]), position)
 
 
-def _unless_registered(meetup_id: int, email: str, mails: list[Outgoing]) -> Registration | None:
+def _new_row(values: dict, locale: str, now: datetime, status: str) -> dict:
+    confirmed = status == RegistrationStatus.CONFIRMED.value
+    return {**values, "locale": locale, "queued_at": now, "created_at": now, "manage_salt": new_salt(),
+            "ticket_ref": _new_ticket_ref(), "status": status, "confirmed_at": now if confirmed else None,
+            "offer_expires_at": None, "invite_code_id": None, "cancel_reason": None, "cancelled_at": None}
+
+
+def _insert_with_mail(meetup_id: int, row: dict, position: int | None, now: datetime) -> int | None:
+    """The registration and its email queued, unless the email is registered for the meetup
+    already; the new registration's id, or None."""
+    kind = "registration_waitlisted" if position else "registration_confirmed"
+    if dialect_name() == "postgresql":
+        inserted = first(_NEW_REGISTRATION_AND_MAIL, {**row, "meetup_id": meetup_id, "kind": kind,
+                                                      "waitlist_position": position, "now": now})
+        return inserted[0] if inserted else None
+    inserted = first(_NEW_REGISTRATION["sqlite"], {**row, "meetup_id": meetup_id})
+    if inserted is None:
+        return None
+    mailing.record([Outgoing(kind, inserted[0], position)], now)
+    return inserted[0]
+
+
+def _unless_registered(meetup: Meetup, email: str, mails: list[Outgoing], now: datetime) -> Registration | None:
     """The email's cancelled registration for the meetup, if any; `already_registered` (keeping
     what the sweep did) if it holds a seat, an offer or a place in line."""
-    registration = db.session.scalar(_REGISTRATION_BY_EMAIL, {"meetup_id": meetup_id, "email": email})
+    registration = db.session.scalar(_REGISTRATION_BY_EMAIL, {"meetup_id": meetup.id, "email": email})
     if registration is not None and not registration.is_cancelled:
-        _commit_and_send(mails)
+        _commit_and_send(meetup, mails, now)
         raise DomainError("already_registered", _("This email is already registered for this meetup; "
                                                   "the manage link in your confirmation email shows your ticket."),
                           {"email": _("Already registered for this meetup.")}, status=409)
@@ -272,7 +269,7 @@ def cancel_registration(token: str, now: datetime | None = None) -> CancelOutcom
     _cancel(registration, CancelReason.FAN, now)
     mails = [Outgoing("registration_cancelled", registration.id)]
     promoted, promotion_mails = _fill_free_seats(meetup, now)
-    _commit_and_send(mails + promotion_mails)
+    _commit_and_send(meetup, mails + promotion_mails, now)
     return CancelOutcome(registration, promoted)
 
 
@@ -283,12 +280,12 @@ def accept_offer(token: str, now: datetime | None = None) -> Registration:
     meetup = _locked_listed_meetup(registration.meetup_id)
     db.session.refresh(registration)
     if registration.status != RegistrationStatus.OFFERED.value or registration.offer_expires_at <= now:
-        _commit_and_send(_sweep(meetup, now))
+        _commit_and_send(meetup, _sweep(meetup, now), now)
         if registration.is_confirmed:
             return registration  # accepted twice: nothing more to do
         raise DomainError("offer_lapsed", _("This seat offer is no longer open."), status=409)
     _confirm(registration, now)
-    _commit_and_send([Outgoing("registration_confirmed", registration.id)])
+    _commit_and_send(meetup, [Outgoing("registration_confirmed", registration.id)], now)
     return registration
 
 
@@ -306,7 +303,7 @@ def refresh_meetup(meetup_id: int, now: datetime | None = None) -> list[Registra
     mails = _sweep(meetup, now)
     promoted = [r for r in db.session.scalars(select(Registration).where(
         Registration.meetup_id == meetup_id, Registration.status.in_(SEAT_HOLDING))) if r.id not in before]
-    _commit_and_send(mails)
+    _commit_and_send(meetup, mails, now)
     return promoted
 
 
@@ -345,6 +342,7 @@ def create_invite_codes(meetup_id: int, count: int, label: str = "", created_by_
     codes = [InviteCode(meetup=meetup, code=_new_code(), label=label, created_by_id=created_by_id)
              for _number in range(count)]
     db.session.add_all(codes)
+    recount(meetup, now)
     db.session.commit()
     return codes
 
@@ -375,7 +373,7 @@ def update_meetup(meetup_id: int, details: MeetupDetails, now: datetime | None =
         db.session.rollback()
         raise
     _promoted, mails = _fill_free_seats(meetup, now)
-    _commit_and_send(mails)
+    _commit_and_send(meetup, mails, now)
     return meetup
 
 
@@ -390,7 +388,7 @@ def cancel_meetup(meetup_id: int, now: datetime | None = None) -> Meetup:
     meetup.cancelled_at = now or utcnow()
     registration_ids = db.session.scalars(select(Registration.id).where(
         Registration.meetup_id == meetup.id, Registration.status != RegistrationStatus.CANCELLED.value))
-    _commit_and_send([Outgoing("meetup_cancelled", number) for number in registration_ids])
+    _commit_and_send(meetup, [Outgoing("meetup_cancelled", number) for number in registration_ids], meetup.cancelled_at)
     return meetup
 
 
@@ -418,8 +416,7 @@ def _locked_listed_meetup(meetup_id: int) -> Meetup:
 def _is_due(meetup: Meetup, now: datetime, counts: SeatCounts | None = None) -> bool:
     if meetup.status not in (MeetupStatus.PUBLISHED.value, MeetupStatus.CLOSED.value) or now >= meetup.starts_at:
         return False
-    counts = counts or meetup_seats(meetup, now)
-    return counts.lapsed_offers > 0 or (counts.waitlisted > 0 and counts.seats_left > 0)
+    return (counts or meetup_seats(meetup, now)).sweep_due
 
 
 def _sweep(meetup: Meetup, now: datetime, counts: SeatCounts | None = None) -> list[Outgoing]:
@@ -440,8 +437,7 @@ def _sweep(meetup: Meetup, now: datetime, counts: SeatCounts | None = None) -> l
 def _fill_free_seats(meetup: Meetup, now: datetime) -> tuple[list[Registration], list[Outgoing]]:
     if meetup.status not in (MeetupStatus.PUBLISHED.value, MeetupStatus.CLOSED.value) or now >= meetup.starts_at:
         return [], []
-    db.session.flush()
-    free = meetup_seats(meetup, now).seats_left
+    free = recount(meetup, now).seats_left
     if free <= 0:
         return [], []
     line = db.session.scalars(
@@ -462,21 +458,12 @@ def _fill_free_seats(meetup: Meetup, now: datetime) -> tuple[list[Registration],
     return list(line), mails
 
 
-def _commit_and_send(mails: list[Outgoing]) -> None:
+def _commit_and_send(meetup: Meetup, mails: list[Outgoing], now: datetime) -> None:
+    """The meetup's counters recounted, the emails queued, committed; then the emails go."""
+    recount(meetup, now)
     queued = mailing.record(mails)
     db.session.commit()
     send(queued)
-
-
-def _commit_keeping_loaded() -> None:
-    """Commit without expiring what the session holds: it is what was just decided under the lock,
-    and the answer needs it, which would otherwise be read back row by row."""
-    session = db.session()
-    expiring, session.expire_on_commit = session.expire_on_commit, False
-    try:
-        session.commit()
-    finally:
-        session.expire_on_commit = expiring
 
 
 def _confirm(registration: Registration, now: datetime) -> None:

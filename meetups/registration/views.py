@@ -17,14 +17,13 @@ from ..shared.forms import EmptyForm, public_write, show_on_form
 from ..shared.private_links import keep_private
 from ..shared.timeutil import utcnow
 from .forms import CancelForm, RegistrationForm
+from .seats import meetup_seats, seat_counts
 from .services import (
     accept_offer,
     cancel_registration,
     closed_message,
-    meetup_seats,
     register,
     registration_for_token,
-    seat_counts,
     waitlist_position,
 )
 
@@ -83,7 +82,7 @@ def meetup(meetup_id: int):
                 status, problem = error.status, error.message
                 show_on_form(form, error, flash_rest=False)
             else:
-                if outcome.registration.is_confirmed:
+                if outcome.is_confirmed:
                     flash(_("You have a seat! Your ticket is ready below."), "success")
                 else:
                     flash(_("The meetup is full: you are number %(position)d on the waiting list.",
