@@ -4,6 +4,7 @@ import secrets
 from pathlib import Path
 
 DEFAULT_RATELIMIT = "30 per minute"
+MAIL_DELIVERIES = ("inline", "background", "cron")  # shared.mail.deliver_queued
 
 
 class ConfigError(RuntimeError):
@@ -34,7 +35,7 @@ def load_config(app, test_config=None) -> None:
         SMTP_USER=None,
         SMTP_PASSWORD=None,
         SMTP_STARTTLS=True,
-        MAIL_DELIVERY=None,  # "inline" or "background"; by default background in production
+        MAIL_DELIVERY=None,  # "inline", "background" or "cron"; by default background in production
         MAX_CONTENT_LENGTH=16 * 1024 * 1024,
     )
     if test_config is None:
@@ -87,8 +88,8 @@ def load_config(app, test_config=None) -> None:
         app.config["TICKET_KEY"] = instance_secret(Path(app.instance_path), "ticket_key")
     app.config["SMTP_PORT"] = int(app.config["SMTP_PORT"])
     app.config["MAIL_DELIVERY"] = app.config["MAIL_DELIVERY"] or ("background" if production else "inline")
-    if app.config["MAIL_DELIVERY"] not in ("inline", "background"):
-        raise ConfigError("MEETUPS_MAIL_DELIVERY must be 'inline' or 'background', "
+    if app.config["MAIL_DELIVERY"] not in MAIL_DELIVERIES:
+        raise ConfigError("MEETUPS_MAIL_DELIVERY must be 'inline', 'background' or 'cron', "
                           f"not {app.config['MAIL_DELIVERY']!r}.")
     if isinstance(app.config["SMTP_STARTTLS"], str):
         app.config["SMTP_STARTTLS"] = app.config["SMTP_STARTTLS"].lower() not in ("0", "off", "false", "no")

@@ -47,10 +47,13 @@ def register_error_handlers(app) -> None:
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
         status = error.code or 500
+        # What the error says besides its page (Retry-After of a 429, Allow of a 405) stays.
+        headers = [(name, value) for name, value in error.get_headers() if name.lower() != "content-type"]
         if wants_json():
-            return json_error(HTTP_CODES.get(status, "http_error"), error.description, status)
+            body, _status = json_error(HTTP_CODES.get(status, "http_error"), error.description, status)
+            return body, status, headers
         template = "404.html" if status == 404 else "error.html"
-        return render_template(template, status=status, message=error.description), status
+        return render_template(template, status=status, message=error.description), status, headers
 
     @app.errorhandler(500)
     def server_error(error):

@@ -308,7 +308,8 @@ def test_public_writes_are_rate_limited_per_ip_with_a_json_answer(limited_client
     answers = [_register(client, meetup.id, number) for number in range(1, 5)]
     assert [answer.status_code for answer in answers] == [201, 201, 201, 429]
     error = _error(answers[3], 429, "rate_limited")
-    assert error["fields"] == {}
+    assert error["fields"] == {} and "wait a minute" in error["message"]
+    assert 1 <= int(answers[3].headers["Retry-After"]) <= 60  # the seconds left in the minute
     other_address = client.post(f"/api/meetups/{meetup.id}/registrations",
                                 json={"name": "Fan", "email": "x@example.com"},
                                 environ_base={"REMOTE_ADDR": "10.0.0.7"})

@@ -148,5 +148,34 @@ def test_production_delivers_in_the_background_and_development_inline(tmp_path, 
     production = create_app(_config(url, tmp_path / "b", ENV_NAME="production"))
     assert production.config["MAIL_DELIVERY"] == "background"
     monkeypatch.setenv("MEETUPS_MAIL_DELIVERY", "sometimes")
-    with pytest.raises(Exception, match="inline"):
+    with pytest.raises(Exception, match="'inline', 'background' or 'cron'"):
         create_app(_config(url, tmp_path / "c"))
+
+
+def test_cron_delivery_leaves_the_mail_to_the_deliver_command(app, make_meetup, runner, tmp_path, monkeypatch):
+    """MEETUPS_MAIL_DELIVERY=cron: the server only queues; `mail deliver --every N` sends it
+    (stopped here after two rounds)."""
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    meetup = make_meetup(capacity=30, title="Chengdu evening")
+    server = create_app(_config(url, app.instance_path, MAIL_DELIVERY="cron"))
+    answer = server.test_client().post(f"/api/meetups/{meetup.id}/registrations",
+                                       json={"name": "Li Lei", "email": "li@example.com"})
+    assert answer.status_code == 201
+    assert outbox() == [] and mailing.pending() == 1
+    assert "meetups.mail_deliverers" not in server.extensions  # no background thread will send it
+    with server.app_context():
+        db.engine.dispose()
+
+    rounds = []
+
+    def sleep(seconds):
+        rounds.append(seconds)
+        if len(rounds) == 2:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr("meetups.registration.cli.time.sleep", sleep)
+    result = runner.invoke(args=["mail", "deliver", "--every", "5"])
+    assert rounds == [5, 5]
+    assert result.output.splitlines()[:2] == ["sent 1, failed 0, skipped 0; 0 still queued",
+                                               "sent 0, failed 0, skipped 0; 0 still queued"]
+    assert outbox() == [("li@example.com", "Your seat at Chengdu evening")]

@@ -15,14 +15,21 @@ mail_cli = AppGroup("mail", help="Fans' registration emails waiting in the mail 
 
 @mail_cli.command("deliver")
 @click.option("--limit", type=click.IntRange(min=1), help="Send at most this many [everything due].")
-def deliver_command(limit: int | None) -> None:
+@click.option("--every", type=click.IntRange(min=1), metavar="SECONDS",
+              help="Deliver again every SECONDS until stopped (the mail service of MEETUPS_MAIL_DELIVERY=cron).")
+def deliver_command(limit: int | None, every: int | None) -> None:
     """Send every queued email that is due (those a server process did not get to, and failed
     ones again after a few minutes); each is claimed first, so it is safe beside running servers."""
-    delivery = mailing.deliver(limit)
-    left = mailing.pending()
-    click.echo(f"sent {delivery.sent}, failed {delivery.failed}, skipped {delivery.skipped}; {left} still queued")
-    if delivery.failed:
-        raise SystemExit(1)
+    while True:
+        delivery = mailing.deliver(limit)
+        left = mailing.pending()
+        click.echo(f"sent {delivery.sent}, failed {delivery.failed}, skipped {delivery.skipped}; {left} still queued")
+        if every is None:
+            if delivery.failed:
+                raise SystemExit(1)
+            return
+        db.session.remove()  # as `meetups sweep --every`: a fresh session each round
+        time.sleep(every)
 
 
 @click.command("cancel")

@@ -4,8 +4,9 @@ as .eml files (development, the demo and the tests read them there).
 Services build their messages, commit, and only then call `send`: a rolled-back change never
 mails anyone. Registration emails go through a queue table instead (registration.mailing): the
 transaction records what to send, and after the commit `send` hands the queue to its deliverer,
-at once (MAIL_DELIVERY "inline", and always outside a request) or in a background thread of
-the process once it has a quiet moment ("background").
+at once (MAIL_DELIVERY "inline", and always outside a request), in a background thread of
+the process once it has a quiet moment ("background"), or not at all: `flask mail deliver`, a
+process of its own, sends what the servers queue ("cron").
 """
 import atexit
 import logging
@@ -106,12 +107,14 @@ _log = logging.getLogger(__name__)
 
 def deliver_queued(drain: Callable[[], object]) -> None:
     """After a commit that queued mail: `drain()` (claims, sends and marks what is queued) now,
-    or wakes this process's background deliverer for it (MAIL_DELIVERY "background", in a request)."""
+    or, in a request, wakes this process's background deliverer for it (MAIL_DELIVERY
+    "background") or leaves it to `flask mail deliver` ("cron")."""
     app = current_app._get_current_object()
-    if app.config.get("MAIL_DELIVERY", "inline") != "background" or not has_request_context():
+    delivery = app.config.get("MAIL_DELIVERY", "inline")
+    if delivery == "inline" or not has_request_context():
         drain()  # the CLI and cron exit soon: nothing may wait for a thread
-        return
-    BackgroundDeliverer.of(app, drain).wake()
+    elif delivery == "background":
+        BackgroundDeliverer.of(app, drain).wake()
 
 
 class BackgroundDeliverer:
