@@ -12,7 +12,6 @@ from sqlalchemy import event, func, select
 
 from meetups.accounts.models import User
 from meetups.accounts.services import issue_token, user_for_token
-from meetups.checkin import services
 from meetups.checkin.models import CheckIn, CheckInConflict, CheckInEvent, CheckInNonce
 from meetups.checkin.services import (
     SyncedScan,
@@ -439,15 +438,17 @@ def test_an_online_scan_retried_through_sync_keeps_its_first_answer(app, meetup,
 def test_each_synced_scan_is_stored_whole_or_not_at_all(app, meetup, staff):
     li, _ = seat(meetup, "Li Lei")
     han, _ = seat(meetup, "Han Meimei")
-    record = services._record
+    commit, commits = db.session.commit, []
 
-    def fail_for_han(meetup_id, registration_id, *args, **kwargs):
-        if registration_id == han.id:
+    def die_before_the_second_commit():
+        commits.append(1)
+        if len(commits) == 2:  # Han's check-in, its event and its answer are written, not committed
             raise RuntimeError("the server died half-way")
-        return record(meetup_id, registration_id, *args, **kwargs)
+        commit()
 
     scans = [scan("c-1", li), scan("c-2", han)]
-    with mock.patch.object(services, "_record", side_effect=fail_for_han), pytest.raises(RuntimeError):
+    with mock.patch.object(db.session, "commit", side_effect=die_before_the_second_commit), \
+            pytest.raises(RuntimeError):
         sync_scans(meetup.id, scans, user=staff, device="phone-c")
     db.session.rollback()
     assert db.session.scalars(select(CheckIn.registration_id)).all() == [li.id]  # Han's half-written scan is gone

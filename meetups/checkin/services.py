@@ -63,31 +63,29 @@ _meetups, _cities, _registrations, _checkins, _users, _nonces = (
     model.__table__ for model in (Meetup, City, Registration, CheckIn, User, CheckInNonce))
 
 
-def _counted(*joined):
-    """Confirmed registrations of the meetup (:meetup_id), counted; with `joined` those checked in."""
-    confirmed = _registrations.alias("confirmed")
-    inside = _checkins.alias("inside")
-    source = confirmed.join(inside, inside.c.registration_id == confirmed.c.id) if joined else confirmed
-    return (select(func.count()).select_from(source)
-            .where(confirmed.c.meetup_id == bindparam("meetup_id"), confirmed.c.status == CONFIRMED)
-            .scalar_subquery())
-
-
-_ARRIVED, _EXPECTED = _counted(True), _counted()
+# The door's counts, each read once per scan. Expected: the meetup's kept count of confirmed seats
+# (registration.seats keeps it with every change). Arrived: its confirmed registrations checked
+# in, counted from the meetup's check-ins (at most its capacity, found by their index on the
+# meetup, whatever the planner's statistics say), each joined to its registration by key.
+_ARRIVED_SQL = ("SELECT count(*) FROM checkins AS inside JOIN registrations AS holder "
+                "ON holder.id = inside.registration_id WHERE inside.meetup_id = {meetup} AND holder.status = '"
+                + CONFIRMED + "'")
+_ARRIVED = text(_ARRIVED_SQL.format(meetup=":meetup_id")).columns(column("arrived", Integer)).scalar_subquery()
+_EXPECTED = _meetups.c.confirmed_count
 _STAFF_LABEL = func.coalesce(func.nullif(_users.c.name, ""), _users.c.email).label("staff")  # as _label()
-_COUNTS = select(_ARRIVED, _EXPECTED)
+_COUNTS = select(_ARRIVED, _EXPECTED).where(_meetups.c.id == bindparam("meetup_id"))
 _STORED_ANSWER = select(_nonces.c.answer).where(
     _nonces.c.meetup_id == bindparam("meetup_id"), _nonces.c.user_id == bindparam("user_id"),
     _nonces.c.nonce == bindparam("nonce"))
-# The door (is it open, in which time zone) and the answer a retried request already got.
-_DOOR_COLUMNS = (_meetups.c.id, _meetups.c.status, _cities.c.timezone,
-                 _STORED_ANSWER.scalar_subquery().label("answer"))
+# The door (is it open, in which time zone, its counts) and the answer a retried request already got.
+_DOOR_COLUMNS = (_meetups.c.id, _meetups.c.status, _cities.c.timezone, _STORED_ANSWER.scalar_subquery().label("answer"),
+                 _ARRIVED.label("arrived"), _EXPECTED.label("expected"))
 _DOOR_FROM = _meetups.join(_cities, _cities.c.geonameid == _meetups.c.city_geonameid)
 _DOOR = select(*_DOOR_COLUMNS).select_from(_DOOR_FROM).where(_meetups.c.id == bindparam("meetup_id"))
-# The registration, its check-in and who made it, and the counts as they stand.
+# The registration, its check-in and who made it.
 _FOUND_COLUMNS = (_registrations.c.id, _registrations.c.meetup_id, _registrations.c.name, _registrations.c.status,
                   _checkins.c.checked_in_at, _checkins.c.device, _checkins.c.user_id,
-                  _STAFF_LABEL.label("checked_in_by"), _ARRIVED.label("arrived"), _EXPECTED.label("expected"))
+                  _STAFF_LABEL.label("checked_in_by"))
 
 
 def _checked_in(source):
@@ -107,15 +105,30 @@ _DOOR_AND = {
 }
 Door = namedtuple("Door", [selected.name for selected in _DOOR.selected_columns])
 Found = namedtuple("Found", [selected.name for selected in _BY_ID.selected_columns])
-# An audit event, answering with the counts after the change it records (one statement less for a
-# scan that admits: RETURNING sees the transaction's earlier writes, on SQLite and PostgreSQL).
-# Written out: SQLAlchemy drops the table names inside a RETURNING clause, which makes them ambiguous.
-_COUNTED_AFTER = ("SELECT count(*) FROM registrations AS confirmed {join}"
-                  "WHERE confirmed.meetup_id = :door AND confirmed.status = :confirmed")
+# An audit event, answering with the counts after the change it records (RETURNING sees the
+# transaction's earlier writes, on SQLite and PostgreSQL). Written out: SQLAlchemy drops the table
+# names inside a RETURNING clause, which makes them ambiguous.
 _RECORD = insert(CheckInEvent.__table__).returning(*(
-    text(_COUNTED_AFTER.format(join=join)).bindparams(door=None, confirmed=CONFIRMED)
-    .columns(column("count", Integer)).scalar_subquery()
-    for join in ("JOIN checkins AS inside ON inside.registration_id = confirmed.id ", "")))
+    text(sql).bindparams(door=None).columns(column("count", Integer)).scalar_subquery()
+    for sql in (_ARRIVED_SQL.format(meetup=":door"), "SELECT confirmed_count FROM meetups WHERE meetups.id = :door")))
+_EVENT_COLUMNS = ("meetup_id", "registration_id", "action", "method", "at", "user_id", "device")
+_NEW_EVENT = insert(CheckInEvent.__table__)
+# A scan that admits, on PostgreSQL in one statement: the check-in (unless another request made
+# it first), its event and the answer kept under the nonce; the new check-in's and nonce's ids.
+_ADMIT = text("""WITH new_checkin AS (
+    INSERT INTO checkins (meetup_id, registration_id, checked_in_at, recorded_at, user_id, device, method)
+    VALUES (:meetup_id, :registration_id, :checked_in_at, :recorded_at, :user_id, :device, :method)
+    ON CONFLICT (registration_id) DO NOTHING RETURNING id
+), event AS (
+    INSERT INTO checkin_events (meetup_id, registration_id, action, method, at, user_id, device)
+    SELECT :meetup_id, :registration_id, :action, :method, :recorded_at, :user_id, :device FROM new_checkin
+), new_nonce AS (
+    INSERT INTO checkin_nonces (meetup_id, user_id, nonce, answer, created_at)
+    SELECT :meetup_id, :user_id, CAST(:nonce AS VARCHAR), :answer, :recorded_at FROM new_checkin
+    WHERE CAST(:nonce AS VARCHAR) IS NOT NULL
+    ON CONFLICT (meetup_id, user_id, nonce) DO NOTHING RETURNING id
+)
+SELECT (SELECT id FROM new_checkin) AS checkin_id, (SELECT id FROM new_nonce) AS nonce_id""")
 # INSERT … ON CONFLICT DO NOTHING RETURNING id: nothing comes back for a row already there.
 _NEW = {CheckIn: on_conflict(_checkins, ["registration_id"], returning=(_checkins.c.id,)),
         CheckInNonce: on_conflict(_nonces, ["meetup_id", "user_id", "nonce"], returning=(_nonces.c.id,))}
@@ -231,8 +244,8 @@ def _check_in_found(door: Door, found: Found | None, **context) -> dict:
 
 def _check_in(door: Door, found: Found, *, user: User, device: str, nonce: str | None, method: CheckInMethod,
               now: datetime, scanned_at: datetime | None = None) -> dict:
-    """`found` is the registration, its check-in if there is one, the counts."""
-    counts = (found.arrived, found.expected)
+    """`found` is the registration and its check-in if there is one; `door` has the counts."""
+    counts = (door.arrived, door.expected)
     if found.meetup_id != door.id:
         other = db.session.scalars(_MEETUP, {"meetup_id": found.meetup_id}).one()
         message = _("This ticket is for another meetup: %(title)s, %(city)s, %(when)s. Do not admit.",
@@ -246,21 +259,23 @@ def _check_in(door: Door, found: Found, *, user: User, device: str, nonce: str |
     if found.checked_in_at is None:
         at = scanned_at or now
         # Composed before the insert: on SQLite the insert takes the write lock every door waits for.
+        # The counts are the door's as read, with this fan inside now.
         admitted = _answer(door, Result.ADMITTED, _("Admit %(name)s.", name=found.name), found,
                            checked_in=(at, device, _label(user)))
-        inserted = _insert_ignoring_duplicate(CheckIn, meetup_id=door.id, registration_id=found.id,
-                                              checked_in_at=at, recorded_at=now, user_id=user.id, device=device,
-                                              method=method.value)
-        if inserted:
-            counts = _record(door.id, found.id, CheckInAction.CHECKED_IN, user, device, now, method)
-            return _finish(door, user, nonce, admitted, counts)
+        admitted["arrived"], admitted["expected"] = door.arrived + 1, door.expected
+        check_in = {"meetup_id": door.id, "registration_id": found.id, "checked_in_at": at, "recorded_at": now,
+                    "user_id": user.id, "device": device, "method": method.value}
+        inserted = _admit(check_in, nonce, admitted)
+        if inserted is not None:
+            return inserted
         # Another request checked this registration in since we looked: its check-in stands
         # (unless it was undone in between, when this request tries again).
         found = _find(found.id, door)
+        door = door._replace(**dict(zip(("arrived", "expected"), door_counts(door.id), strict=True)))
         if found.checked_in_at is None:
             return _check_in(door, found, user=user, device=device, nonce=nonce, method=method, now=now,
                              scanned_at=scanned_at)
-        counts = (found.arrived, found.expected)
+        counts = (door.arrived, door.expected)
     conflict = None
     if method is CheckInMethod.SYNC and found.device != device:
         conflict = _record_conflict(door, found, user, device, scanned_at or now, now)
@@ -430,25 +445,56 @@ def code_sha256(code: str) -> str:
 
 # --- inside a check-in ---------------------------------------------------------------------
 
+def _admit(check_in: dict, nonce: str | None, answer: dict) -> dict | None:
+    """The check-in, its audit event and the answer kept under the nonce, committed: the answer
+    (or, when a request with the same nonce got there first, the answer it got). None, with
+    nothing written, when the registration was checked in since it was read. On PostgreSQL one
+    statement (_ADMIT); on SQLite, where statements cost no round trip, one each."""
+    event = {"action": CheckInAction.CHECKED_IN.value, "at": check_in["recorded_at"]}
+    if begin_write() == "postgresql":
+        row = first(_ADMIT, {**check_in, **event, "nonce": nonce, "answer": json.dumps(answer)})
+        if row.checkin_id is None:
+            db.session.rollback()
+            return None
+        if nonce and row.nonce_id is None:
+            db.session.rollback()
+            return _stored_answer(check_in["meetup_id"], check_in["user_id"], nonce)
+        db.session.commit()
+        return answer
+    if first(_NEW[CheckIn]["sqlite"], check_in) is None:
+        return None
+    db.session.execute(_NEW_EVENT, {**{name: check_in.get(name) for name in _EVENT_COLUMNS}, **event})
+    return _finish_stored(check_in["meetup_id"], check_in["user_id"], nonce, answer)
+
+
 def _find(registration_id: int, door: Door) -> Found | None:
-    """The registration, its check-in and who made it, and the door's counts, read again."""
+    """The registration, its check-in and who made it, read again."""
     row = first(_BY_ID, {"key": registration_id, "meetup_id": door.id})
     return Found._make(row) if row is not None else None
 
 
 def _finish(door: Door, user: User, nonce: str | None, answer: dict, counts: tuple[int, int] | None = None) -> dict:
-    """The counts (as read with the registration, or now), the answer kept under its nonce, one
-    commit. When a request with the same nonce got there first, everything this one wrote is
-    rolled back and the first answer returned."""
-    answer["arrived"], answer["expected"] = counts or door_counts(door.id)
+    """The counts (`counts`, or the door's as read), the answer kept under its nonce, one commit
+    (`_finish_stored`)."""
+    answer["arrived"], answer["expected"] = counts or (door.arrived, door.expected)
+    return _finish_stored(door.id, user.id, nonce, answer)
+
+
+def _finish_stored(meetup_id: int, user_id: int, nonce: str | None, answer: dict) -> dict:
+    """The answer kept under its nonce, one commit; or, when a request with the same nonce got
+    there first, everything this one wrote rolled back and the first answer."""
     if nonce:
-        kept = _insert_ignoring_duplicate(CheckInNonce, meetup_id=door.id, user_id=user.id, nonce=nonce,
+        kept = _insert_ignoring_duplicate(CheckInNonce, meetup_id=meetup_id, user_id=user_id, nonce=nonce,
                                           answer=json.dumps(answer), created_at=utcnow())
         if not kept:
             db.session.rollback()
-            return _door(door.id, user, nonce)[1]
+            return _stored_answer(meetup_id, user_id, nonce)
     db.session.commit()
     return answer
+
+
+def _stored_answer(meetup_id: int, user_id: int, nonce: str) -> dict:
+    return json.loads(db.session.scalar(_STORED_ANSWER, {"meetup_id": meetup_id, "user_id": user_id, "nonce": nonce}))
 
 
 def _insert_ignoring_duplicate(model, **values) -> bool:
