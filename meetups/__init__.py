@@ -3,6 +3,7 @@ import os
 from pathlib import Path
 
 from flask import Flask, current_app, has_request_context, request
+from flask.sessions import SecureCookieSessionInterface
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
@@ -62,6 +63,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     load_config(app, test_config)
 
+    app.session_interface = CookieSessions()
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
     limiter.init_app(app)
@@ -92,6 +94,16 @@ def create_app(test_config: dict | None = None) -> Flask:
         return response
 
     return app
+
+
+class CookieSessions(SecureCookieSessionInterface):
+    """Flask's signed-cookie session, except that a request without the cookie (a fan's API call,
+    a door phone's bearer-token scan) gets its empty session without a signer being built."""
+
+    def open_session(self, app: Flask, request):
+        if not request.cookies.get(self.get_cookie_name(app)):
+            return self.session_class()
+        return super().open_session(app, request)
 
 
 def _register_template_helpers(app: Flask) -> None:

