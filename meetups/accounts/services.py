@@ -1,4 +1,5 @@
 """Creating staff accounts, signing in, and issuing and checking API tokens."""
+import functools
 import hashlib
 import secrets
 from datetime import timedelta
@@ -17,8 +18,13 @@ from .models import ROLE_VALUES, ApiToken, User
 
 MIN_PASSWORD_LENGTH = 8
 TOKEN_PREFIX = "mtk_"
-# Hashed once, so that a login for an unknown email costs as much as one for a known one.
-_DUMMY_HASH = generate_password_hash("not a real password")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Hashed once per process, at the first login for an unknown email (not at import: every
+    command would pay ~0.1 s for it), so that such a login costs as much as a known one."""
+    return generate_password_hash("not a real password")
 
 
 def create_user(email: str, role: str, password: str, name: str = "") -> User:
@@ -44,7 +50,7 @@ def create_user(email: str, role: str, password: str, name: str = "") -> User:
 def authenticate(email: str, password: str) -> User | None:
     user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
     if user is None:
-        User(password_hash=_DUMMY_HASH).check_password(password)
+        User(password_hash=_dummy_hash()).check_password(password)
         return None
     if not user.active or not user.check_password(password):
         return None

@@ -140,12 +140,17 @@ def _candidate_query():
     ).join(City, City.geonameid == CityName.city_geonameid)
 
 
-def _candidate(row) -> Candidate:
+def _candidate(row, provinces: dict[tuple, frozenset] | None = None) -> Candidate:
+    """The candidate a name row stands for; `provinces` keeps each province's keys worked out once
+    (a gazetteer has ~24 000 names in ~30 provinces)."""
     label = f"{row.name}, {row.province}" if row.province else row.name
-    return Candidate(
-        row.rank, row.population, row.geonameid, label,
-        frozenset(province_keys(row.province, row.province_zh, row.admin1_code)),
-    )
+    province = (row.province, row.province_zh, row.admin1_code)
+    keys = provinces.get(province) if provinces is not None else None
+    if keys is None:
+        keys = frozenset(province_keys(*province))
+        if provinces is not None:
+            provinces[province] = keys
+    return Candidate(row.rank, row.population, row.geonameid, label, keys)
 
 
 def find_city(typed: str, province: str | None = None) -> Resolution:
@@ -173,8 +178,9 @@ class CityMatcher:
 
     def __init__(self) -> None:
         self._by_key: dict[str, list[Candidate]] = defaultdict(list)
+        provinces: dict[tuple, frozenset] = {}
         for row in db.session.execute(_candidate_query()):
-            self._by_key[row.key].append(_candidate(row))
+            self._by_key[row.key].append(_candidate(row, provinces))
         self._memo: dict[tuple[str, str | None], Resolution] = {}
 
     def resolve(self, typed: str, province: str | None = None) -> Resolution:
