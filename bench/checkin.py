@@ -1,142 +1,138 @@
-"""Check-in at the door: gunicorn with several workers, a meetup with 50 confirmed registrations,
-concurrent door devices scanning valid tickets (each ticket's first scan, then repeats, every scan
-with its own nonce, as the door screen sends them), against GET /api/health of the same server."""
+"""The door scan against the yardstick: gunicorn with 4 workers in production settings, 4 door
+phones (wrk connections) scanning without pause with a bearer token, every scan with its own
+nonce as the door screen sends it, at 20 meetups of 50 seats (so that a round admits 1 000).
+The mix of a real door: for every 4 scans, 2 first scans of a ticket (admitted), 1 repeat
+(already checked in: a second phone, a fan scanning twice) and 1 code that is not a ticket
+(invalid). Rounds interleaved with the reference app's INSERT + COMMIT
+(bench/reference_app.py); the check-ins are cleared between rounds, untimed."""
 import argparse
-import http.client
 import os
 import tempfile
-import threading
-import time
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from pathlib import Path
 
-from bench._cpu import Meter, ceiling
-from bench.registration_rush import Load
-from harness.servers import connect, gunicorn, live_instance, request
+from sqlalchemy import create_engine, text
 
-TICKETS = 50
-ROUNDS = 10
-SCANS_PER_TICKET = 4  # per round: one that admits, three repeats (a second phone, a fan scanning again)
-CLIENTS = 4  # door phones scanning without pause, one per worker: more than any real door
+from bench import _wrk
+from bench._statements import per_request
+from bench.reference_app import create_table
+from bench.registration_rush import FAN_BODY, SERVER_ENV
+from harness.servers import gunicorn, live_instance, request
+
+MEETUPS, SEATS = 20, 50
+TICKETS = MEETUPS * SEATS  # confirmed registrations; every round admits each of them once
+SCANS = 2 * TICKETS  # a round: TICKETS first scans, TICKETS / 2 repeats, TICKETS / 2 invalid codes
+CONNECTIONS = 4  # door phones scanning without pause: more than any real door
 WORKERS = 4
-TARGET_RATIO = 0.5  # check-ins/s at least this share of the trivial endpoint's requests/s
-TARGET_P99_MS = 20
+TARGET_RATIO = 0.7
+TARGET_P99_MS = {"sqlite": 20, "postgresql": 30}
+CPU_BUDGET_MS = {"sqlite": 0.9, "postgresql": 1.4}  # server + database, per scan
+POSTGRES_BUDGET_MS = 0.35
+# The Lua that picks each scan's code: request n of the round is a first scan (n % 4 = 1 or 2,
+# the next ticket), a repeat (3: the ticket scanned just before) or an invalid code (0).
+# `door` is the meetup of the ticket scanned last (an invalid code is scanned at that door too).
+PRELUDE = """
+local tickets = {{{tickets}}}
+local first_scans, door = 0, tickets[1][1]
+function scan(n)
+  local kind, ticket = n % 4, nil
+  if kind == 0 then return "MT1.not-a-ticket-" .. n end
+  if kind == 3 then ticket = tickets[(math.max(first_scans, 1) - 1) % #tickets + 1]
+  else
+    first_scans = first_scans + 1
+    ticket = tickets[(first_scans - 1) % #tickets + 1]
+  end
+  door = ticket[1]
+  return ticket[2]
+end
+"""
+SCAN_BODY = """'{"code": "' .. scan(n) .. '", "nonce": "' .. round .. '-' .. n .. '", "device": "bench"}'"""
+SCAN_PATH = '"/api/meetups/" .. door .. "/checkins"'
 
 
 def run(argv: list[str]) -> bool:
     parser = argparse.ArgumentParser(prog="python -m bench checkin --")
-    parser.add_argument("--rounds", type=int, default=ROUNDS,
-                        help=f"rounds of {TICKETS} first scans and their repeats (default {ROUNDS})")
-    parser.add_argument("--clients", type=int, default=CLIENTS, help=f"concurrent door devices (default {CLIENTS})")
+    parser.add_argument("--rounds", type=int, default=_wrk.ROUNDS, help=f"rounds (default {_wrk.ROUNDS})")
     parser.add_argument("--workers", type=int, default=WORKERS, help=f"gunicorn workers (default {WORKERS})")
     options = parser.parse_args(argv)
-
     postgres_url = os.environ.get("MEETUPS_BENCH_POSTGRES_URL")
     if not postgres_url:
         print("  (PostgreSQL too when MEETUPS_BENCH_POSTGRES_URL is set)")
-    backends = ["sqlite", "postgresql"] if postgres_url else ["sqlite"]
-    # A list, not a generator: every backend runs even when one misses its target.
-    return all([_door(backend, options, postgres_url) for backend in backends])  # noqa: C419
+    verdicts = _wrk.Verdicts()
+    for backend in ["sqlite"] + (["postgresql"] if postgres_url else []):
+        _door(backend, options, postgres_url, verdicts)
+    return verdicts.passed
 
 
-def _door(backend: str, options, postgres_url: str | None) -> bool:
-    print(f"  {backend}: gunicorn {options.workers} workers, {options.clients} door devices, "
-          f"{TICKETS} tickets, {options.rounds} rounds of first scans and {SCANS_PER_TICKET - 1} repeats each",
-          flush=True)
+def _door(backend: str, options, postgres_url: str | None, verdicts: _wrk.Verdicts) -> None:
+    print(f"  {backend}: gunicorn {options.workers} sync workers, {CONNECTIONS} door phones, {TICKETS:,} tickets, "
+          f"{SCANS:,} scans a round (half admitted, a quarter repeats, a quarter invalid)", flush=True)
+    database = backend == "postgresql"
     with ExitStack() as stack:
         folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix=f"bench-checkin-{backend}-")))
         instance = stack.enter_context(live_instance(backend, folder, postgres_url))
         instance.prepare()
-        meetup_id = instance.create_meetup(capacity=TICKETS, title="Door benchmark", days_from_now=1)
+        create_table(instance.database_url)
+        meetups = [instance.create_meetup(capacity=SEATS, title=f"Door {number}", days_from_now=1)
+                    for number in range(MEETUPS)]
         token = instance.staff_token()
-        url = stack.enter_context(gunicorn(instance, workers=options.workers))
-        codes = _tickets(url, meetup_id)
+        url = stack.enter_context(gunicorn(instance, workers=options.workers, env=SERVER_ENV))
+        reference_url = stack.enter_context(gunicorn(instance, workers=options.workers, env=SERVER_ENV,
+                                                     app="bench.reference_app:create_app()"))
+        tickets = [(meetup_id, code) for meetup_id in meetups for code in _tickets(url, meetup_id)]
+        door = _wrk.Endpoint("door", "", SCAN_BODY, headers={"Authorization": f"Bearer {token}"},
+                             prelude=PRELUDE.format(tickets=", ".join(f'{{{meetup_id}, "{code}"}}'
+                                                                      for meetup_id, code in tickets)),
+                             path_lua=SCAN_PATH)
+        reference = _wrk.Endpoint("reference app", "/entries", FAN_BODY)
+        admitted: list[int] = []
 
-        meter = Meter(database=backend == "postgresql")
-        health_calls = [("GET", "/api/health", None)] * TICKETS * SCANS_PER_TICKET * 2
-        _timed(url, options.clients, health_calls[:options.clients * 4])  # warm every worker up
-        health_runs = [meter.measure(lambda: _timed(url, options.clients, health_calls))]
-        path = f"/api/meetups/{meetup_id}/checkins"
-        rounds = []
-        for number in range(options.rounds):
-            _forget_check_ins(instance, meetup_id)  # untimed: every round starts with nobody inside
-            scans = [("POST", path, {"code": code, "nonce": f"r{number}-s{scan}-t{ticket}", "device": "bench"})
-                     for scan in range(SCANS_PER_TICKET) for ticket, code in enumerate(codes)]
-            rounds.append(meter.measure(lambda scans=scans: _timed(url, options.clients, scans, token)))
-        health_runs.append(meter.measure(lambda: _timed(url, options.clients, health_calls)))
-        inside = instance.scalar("SELECT count(*) FROM checkins WHERE meetup_id = :m", m=meetup_id)
+        def scans(name: str):
+            _forget_check_ins(instance)
+            load = _wrk.run(url, door, CONNECTIONS, name, SCANS, 60, database)
+            admitted.append(instance.scalar("SELECT count(*) FROM checkins"))
+            return load
 
-    health = max(health_runs, key=lambda load: load.rate)  # the faster run counts (the harder target)
-    door = Load([answer for load in rounds for answer in load.answers],
-                [latency for load in rounds for latency in load.latencies], sum(load.seconds for load in rounds),
-                sum((load.cpu for load in rounds[1:]), rounds[0].cpu))
-    results = [body.get("result") for status, body in door.answers if status == 200]
-    admitted, repeated = results.count("admitted"), results.count("already_checked_in")
-    ratio = door.rate / health.rate
-    p99 = door.percentile(0.99)
-    print(health.line("GET /api/health (best of 2 runs):", 200))
-    print(door.line("POST …/checkins:", 200))
-    print(f"  answers: {admitted} admitted ({TICKETS} × {options.rounds} expected), {repeated} already checked in; "
-          f"database after the last round: {inside} checked in")
-    print(health.cpu.line("GET /api/health:"))
-    print(door.cpu.line("POST …/checkins:"))
-    print(f"  ratio check-ins / health: {ratio:.2f} (target ≥ {TARGET_RATIO:.2f}); "
-          f"p99 {p99:.1f} ms (target < {TARGET_P99_MS} ms)")
-    print(ceiling(health.cpu, door.cpu), flush=True)
-    errors = door.errors(200) + health.errors(200)
-    if errors:
-        print(f"  first errors: {[answer for answer in door.answers if answer[0] != 200][:3]}")
-    return (admitted == TICKETS * options.rounds and inside == TICKETS and errors == 0
-            and ratio >= TARGET_RATIO and p99 < TARGET_P99_MS)
+        print("  warm-up (untimed): one round of each", flush=True)
+        scans("warm")
+        _wrk.run(reference_url, reference, CONNECTIONS, "warm", SCANS, 60, database)
+        references, projects = _wrk.interleaved(
+            lambda number: _wrk.run(reference_url, reference, CONNECTIONS, f"ref{number}", SCANS, 60, database),
+            lambda number: scans(f"door{number}"), options.rounds)
+        _wrk.report("door scan", references, projects, verdicts, TARGET_RATIO, TARGET_P99_MS[backend],
+                    CPU_BUDGET_MS[backend], POSTGRES_BUDGET_MS if database else None)
+        verdicts.judge("door: every ticket admitted exactly once a round", set(admitted) == {TICKETS},
+                       f"checked in after each round: {admitted}")
+        bearer = {"Authorization": f"Bearer {token}"}
+        _forget_check_ins(instance)
+        (meetup_id, first), (_same, second) = tickets[:2]
+        scan = f"/api/meetups/{meetup_id}/checkins"
+        per_request(instance, backend, SERVER_ENV, {
+            "scan that admits": ("POST", scan, {"code": first, "nonce": "counted-0", "device": "bench"},
+                                 {"code": second, "nonce": "counted-1", "device": "bench"}, bearer),
+            "scan already checked in": ("POST", scan, {"code": first, "nonce": "counted-2", "device": "bench"},
+                                        {"code": first, "nonce": "counted-3", "device": "bench"}, bearer),
+            "scan of an invalid code": ("POST", scan, {"code": "MT1.x", "nonce": "counted-4", "device": "bench"},
+                                        {"code": "MT1.y", "nonce": "counted-5", "device": "bench"}, bearer)})
 
 
 def _tickets(url: str, meetup_id: int) -> list[str]:
-    """50 fans register through the API: 50 confirmed seats, 50 ticket codes."""
+    """SEATS fans register for the meetup through the API: its seats taken, their ticket codes."""
     codes = []
-    for number in range(TICKETS):
+    for number in range(SEATS):
         status, body = request("POST", url, f"/api/meetups/{meetup_id}/registrations",
-                               {"name": f"Fan {number}", "email": f"door{number}@example.com"})
+                               {"name": f"Fan {number}", "email": f"door{meetup_id}-{number}@example.com"})
         if status != 201 or body.get("status") != "confirmed":
             raise RuntimeError(f"registration {number} failed: {status} {body}")
         codes.append(body["ticket_code"])
     return codes
 
 
-def _forget_check_ins(instance, meetup_id: int) -> None:
-    from sqlalchemy import create_engine, text
-
+def _forget_check_ins(instance) -> None:
     engine = create_engine(instance.database_url)
     try:
         with engine.begin() as connection:
             for table in ("checkins", "checkin_events", "checkin_nonces"):
-                connection.execute(text(f"DELETE FROM {table} WHERE meetup_id = :m"), {"m": meetup_id})
+                connection.execute(text(f"DELETE FROM {table}"))
     finally:
         engine.dispose()
-
-
-def _timed(url: str, clients: int, calls: list, token: str | None = None) -> Load:
-    """The calls through a pool of `clients` threads, each keeping one connection (kept alive
-    where the server allows): every answer and its latency, and the wall time of the whole."""
-    local, opened = threading.local(), []
-
-    def one(call) -> tuple[tuple, float]:
-        if getattr(local, "connection", None) is None:
-            local.connection = connect(url)
-            opened.append(local.connection)
-        method, path, body = call
-        started = time.perf_counter()
-        try:
-            answer = request(method, url, path, body, connection=local.connection, token=token)
-        except (OSError, http.client.HTTPException, ValueError) as error:
-            answer = (type(error).__name__, {})
-            local.connection.close()
-        return answer, time.perf_counter() - started
-
-    started = time.perf_counter()
-    with ThreadPoolExecutor(clients) as pool:
-        done = list(pool.map(one, calls))
-    seconds = time.perf_counter() - started
-    for connection in opened:
-        connection.close()
-    return Load([answer for answer, _latency in done], [latency for _answer, latency in done], seconds)

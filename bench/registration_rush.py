@@ -1,167 +1,151 @@
-"""A registration rush: gunicorn with several workers, 1 000 registration attempts from concurrent
-clients for a fresh 50-seat meetup, against the same load on GET /api/health of the same server."""
+"""Registration against the yardstick: gunicorn with 4 workers, production settings (the rate
+limiter on, its counts in Redis; MEETUPS_MAIL_DELIVERY=cron, so the emails are sent by `flask
+mail deliver` after each load, its CPU reported per email), wrk as the client. Two loads,
+each in rounds interleaved with the reference app's INSERT + COMMIT (bench/reference_app.py):
+a rush (1 000 attempts for a fresh 50-seat meetup) and a steady stream of new fans into a meetup
+whose waiting list is already long."""
 import argparse
-import http.client
-import itertools
 import os
+import resource
+import subprocess
 import tempfile
-import threading
-import time
 from contextlib import ExitStack
 from pathlib import Path
-from typing import NamedTuple
 
-from bench._cpu import Budget, Meter, ceiling
-from harness.servers import connect, gunicorn, postgres_instance, request, sqlite_instance
+from bench import _wrk
+from bench._statements import per_request
+from bench.reference_app import create_table
+from harness.servers import gunicorn, live_instance
 
 ATTEMPTS = 1_000
-CLIENTS = 32
-WORKERS = 4
 CAPACITY = 50
-TARGET_RATIO = 0.5  # registrations/s at least this share of the trivial endpoint's requests/s
-
-
-class Load(NamedTuple):
-    answers: list[tuple[int | str, dict]]
-    latencies: list[float]
-    seconds: float
-    cpu: Budget | None = None  # where the CPU went while it ran (bench._cpu)
-
-    @property
-    def rate(self) -> float:
-        return len(self.answers) / self.seconds
-
-    def percentile(self, share: float) -> float:
-        ordered = sorted(self.latencies)
-        return ordered[min(len(ordered) - 1, int(share * len(ordered)))] * 1000
-
-    def errors(self, expected: int) -> int:
-        return sum(1 for status, _body in self.answers if status != expected)
-
-    def line(self, label: str, expected: int) -> str:
-        return (f"  {label:<34} {len(self.answers):>5,} requests in {self.seconds:5.2f} s = {self.rate:7.1f} req/s, "
-                f"p50 {self.percentile(0.5):6.1f} ms, p99 {self.percentile(0.99):6.1f} ms, "
-                f"{self.errors(expected)} errors")
+CONNECTIONS = 32
+WORKERS = 4
+PREFILLED = 2_000  # the long waiting list of the stream's meetup
+STREAM_SECONDS = 5
+TARGET_RATIO = 0.6
+TARGET_P99_MS = 100
+CPU_BUDGET_MS = {"sqlite": 1.0, "postgresql": 1.5}  # server + database, per registration
+POSTGRES_BUDGET_MS = 0.35  # the PostgreSQL server's CPU per write
+REDIS_DB = 15
+# Production's limiter, doing its work (a Redis round trip per registration) without refusing the
+# bench, whose every request comes from one address; the emails queued for `flask mail deliver`.
+SERVER_ENV = {"MEETUPS_RATELIMIT": "1000000 per minute",
+              "MEETUPS_RATELIMIT_STORAGE_URL": f"redis://127.0.0.1:6379/{REDIS_DB}",
+              "MEETUPS_MAIL_DELIVERY": "cron", "MEETUPS_ENV": "production"}
+FAN_BODY = """'{"name": "Fan ' .. n .. '", "email": "' .. round .. '-' .. n .. '@example.com"}'"""
 
 
 def run(argv: list[str]) -> bool:
     parser = argparse.ArgumentParser(prog="python -m bench registration_rush --")
-    parser.add_argument("--attempts", type=int, default=ATTEMPTS, help=f"requests per load (default {ATTEMPTS:,})")
-    parser.add_argument("--clients", type=int, default=CLIENTS, help=f"concurrent clients (default {CLIENTS})")
+    parser.add_argument("--rounds", type=int, default=_wrk.ROUNDS, help=f"rounds (default {_wrk.ROUNDS})")
     parser.add_argument("--workers", type=int, default=WORKERS, help=f"gunicorn workers (default {WORKERS})")
-    parser.add_argument("--worker-class", default="sync", help="gunicorn worker class (default sync)")
-    parser.add_argument("--threads", type=int, default=1, help="threads per gthread worker (default 1)")
-    parser.add_argument("--mail", choices=("background", "inline"), default="background",
-                        help="MEETUPS_MAIL_DELIVERY of the server (default background, as in production)")
     options = parser.parse_args(argv)
-
-    backends = ["sqlite"] + (["postgresql"] if os.environ.get("MEETUPS_BENCH_POSTGRES_URL") else [])
-    if len(backends) == 1:
+    postgres_url = os.environ.get("MEETUPS_BENCH_POSTGRES_URL")
+    if not postgres_url:
         print("  (PostgreSQL too when MEETUPS_BENCH_POSTGRES_URL is set)")
-    return all([_rush(backend, options) for backend in backends])  # noqa: C419 (a list: every backend runs)
+    verdicts = _wrk.Verdicts()
+    for backend in ["sqlite"] + (["postgresql"] if postgres_url else []):
+        _registration(backend, options, postgres_url, verdicts)
+    return verdicts.passed
 
 
-def _rush(backend: str, options) -> bool:
-    print(f"  {backend}: gunicorn {options.workers} {options.worker_class} workers, {options.clients} clients, "
-          f"a {CAPACITY}-seat meetup", flush=True)
+def _registration(backend: str, options, postgres_url: str | None, verdicts: _wrk.Verdicts) -> None:
+    print(f"  {backend}: gunicorn {options.workers} sync workers, rate limiter on (Redis), wrk", flush=True)
+    database = backend == "postgresql"
     with ExitStack() as stack:
-        folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix=f"bench-rush-{backend}-")))
-        if backend == "sqlite":
-            instance = stack.enter_context(sqlite_instance(folder))
-        else:
-            instance = stack.enter_context(postgres_instance(os.environ["MEETUPS_BENCH_POSTGRES_URL"], folder))
+        folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix=f"bench-registration-{backend}-")))
+        instance = stack.enter_context(live_instance(backend, folder, postgres_url))
         instance.prepare()
-        meetup_id = instance.create_meetup(capacity=CAPACITY, title="Registration rush")
-        url = stack.enter_context(gunicorn(instance, workers=options.workers, worker_class=options.worker_class,
-                                           threads=options.threads, env={"MEETUPS_MAIL_DELIVERY": options.mail}))
-        meter = Meter(database=backend == "postgresql")
-        health_calls = [("GET", "/api/health", None)] * options.attempts
-        _load(url, options.clients, health_calls[:options.clients])  # warm every connection up
-        # The trivial endpoint before and after the rush; the faster run counts (the harder target).
-        health_runs = [meter.measure(lambda: _load(url, options.clients, health_calls))]
-        path = f"/api/meetups/{meetup_id}/registrations"
-        fans = [{"name": f"Fan {number}", "email": f"rush{number}@example.com"} for number in range(options.attempts)]
-        rush = meter.measure(lambda: _load(url, options.clients, [("POST", path, fan) for fan in fans]))
-        # The emails' work moved out of the answers, it did not vanish: the time until the last
-        # one is sent counts from the end of the rush.
-        drain = _drain(instance, len(fans), rush_ended=time.perf_counter())
-        health_runs.append(meter.measure(lambda: _load(url, options.clients, health_calls)))
-        stored = {status: instance.scalar("SELECT count(*) FROM registrations WHERE meetup_id = :m AND status = :s",
-                                          m=meetup_id, s=status) for status in ("confirmed", "waitlisted")}
+        create_table(instance.database_url)
+        subprocess.run(["redis-cli", "-n", str(REDIS_DB), "flushdb"], capture_output=True, check=False)
+        mail = _Mail(instance)
+        url = stack.enter_context(gunicorn(instance, workers=options.workers, env=SERVER_ENV))
+        reference_url = stack.enter_context(gunicorn(instance, workers=options.workers, env=SERVER_ENV,
+                                                     app="bench.reference_app:create_app()"))
+        reference = _wrk.Endpoint("reference app", "/entries", FAN_BODY)
 
-    health = max(health_runs, key=lambda load: load.rate)
-    answered = [body.get("status") for status, body in rush.answers if status == 201]
-    confirmed, waitlisted = answered.count("confirmed"), answered.count("waitlisted")
-    ratio = rush.rate / health.rate
-    print(health.line("GET /api/health (best of 2 runs):", 200))
-    print(rush.line("POST …/registrations:", 201))
-    print(f"  answers: {confirmed} confirmed, {waitlisted} waitlisted; "
-          f"database: {stored['confirmed']} confirmed, {stored['waitlisted']} waitlisted")
-    print(f"  emails: {drain.sent:,} sent ({drain.files:,} in the outbox) {drain.seconds:.2f} s after the rush's "
-          f"last answer (delivery {options.mail}); registrations plus their emails: "
-          f"{len(rush.answers) / (rush.seconds + drain.seconds):.1f}/s")
-    print(health.cpu.line("GET /api/health:"))
-    print(rush.cpu.line("POST …/registrations:"))
-    print(f"  ratio registrations / health: {ratio:.2f} (target ≥ {TARGET_RATIO:.2f})")
-    print(ceiling(health.cpu, rush.cpu), flush=True)
-    errors = rush.errors(201) + health.errors(200)
-    if errors:
-        sample = [answer for answer in rush.answers if answer[0] != 201][:3]
-        print(f"  first errors: {sample}")
-    if drain.sent != len(rush.answers) or drain.files != len(rush.answers):
-        print(f"  expected one email per registration: {len(rush.answers):,}")
-    return (confirmed == stored["confirmed"] == CAPACITY and stored["waitlisted"] == len(rush.answers) - CAPACITY
-            and errors == 0 and ratio >= TARGET_RATIO and drain.sent == drain.files == len(rush.answers))
+        def reference_load(name: str, limit: int = ATTEMPTS, seconds: float = 60):
+            return _wrk.run(reference_url, reference, CONNECTIONS, name, limit, seconds, database)
+
+        def rush(name: str):
+            meetup_id = instance.create_meetup(capacity=CAPACITY, title=f"Rush {name}")
+            endpoint = _wrk.Endpoint("rush", f"/api/meetups/{meetup_id}/registrations", FAN_BODY)
+            load = _wrk.run(url, endpoint, CONNECTIONS, name, ATTEMPTS, 60, database)
+            mail.deliver()
+            rushes.append(meetup_id)
+            return load
+
+        rushes: list[int] = []
+        print("  warm-up (untimed): one rush and as many reference writes", flush=True)
+        rush("warm")
+        reference_load("warm")
+        references, projects = _wrk.interleaved(lambda number: reference_load(f"ref{number}"),
+                                                lambda number: rush(f"rush{number}"), options.rounds)
+        print(f"  rush: {ATTEMPTS:,} attempts for {CAPACITY} seats, {CONNECTIONS} connections")
+        _wrk.report("registration rush", references, projects, verdicts, TARGET_RATIO, TARGET_P99_MS,
+                    CPU_BUDGET_MS[backend], POSTGRES_BUDGET_MS if database else None)
+        confirmed = [_count(instance, meetup_id, "confirmed") for meetup_id in rushes]
+        verdicts.judge("rush: exactly the capacity confirmed", set(confirmed) == {CAPACITY},
+                       f"confirmed per rush {confirmed}")
+        off = instance.seat_counters_off()
+        verdicts.judge("rush: the meetups' seat counters equal a recount", off == [],
+                       f"{len(off)} meetups differ {off}" if off else "all equal")
+
+        long_line = instance.create_meetup(capacity=CAPACITY, title="A long waiting list")
+        stream = _wrk.Endpoint("stream", f"/api/meetups/{long_line}/registrations", FAN_BODY)
+        _wrk.run(url, stream, CONNECTIONS, "prefill", PREFILLED, 120, database)
+        mail.deliver()
+        print(f"  stream: new fans for {STREAM_SECONDS} s into a meetup with {PREFILLED:,} on its waiting list, "
+              f"{CONNECTIONS} connections", flush=True)
+
+        def stream_load(name: str):
+            load = _wrk.run(url, stream, CONNECTIONS, name, 0, STREAM_SECONDS, database)
+            mail.deliver()
+            return load
+
+        references, projects = _wrk.interleaved(
+            lambda number: reference_load(f"sref{number}", 0, STREAM_SECONDS),
+            lambda number: stream_load(f"stream{number}"),
+            options.rounds)
+        _wrk.report("waiting-list stream", references, projects, verdicts, TARGET_RATIO, TARGET_P99_MS,
+                    CPU_BUDGET_MS[backend], POSTGRES_BUDGET_MS if database else None)
+        print(f"  the stream's meetup: {_count(instance, long_line, 'waitlisted'):,} on the waiting list")
+        if database:
+            best = max(projects, key=lambda load: load.rate).rate
+            print(f"  absolute: {best:,.0f} registrations/s = {best * 60:,.0f} a minute through {options.workers} "
+                  f"workers on PostgreSQL (pretix documents a ceiling of 300–400 tickets a minute per event)")
+        mail.report(verdicts)
+        fan, another = {"name": "Fan", "email": "warm@example.com"}, {"name": "Fan", "email": "counted@example.com"}
+        per_request(instance, backend, SERVER_ENV,
+                    {"registration": ("POST", f"/api/meetups/{long_line}/registrations", fan, another),
+                     "home page": ("GET", "/", None, None)},
+                    reference=("POST", "/entries", fan, another))
 
 
-class Drain(NamedTuple):
-    sent: int
-    files: int
-    seconds: float
+def _count(instance, meetup_id: int, status: str) -> int:
+    return instance.scalar("SELECT count(*) FROM registrations WHERE meetup_id = :m AND status = :s",
+                           m=meetup_id, s=status)
 
 
-def _drain(instance, expected: int, rush_ended: float, within: float = 120) -> Drain:
-    """Waits until the mail queue holds `expected` emails and all are sent (or `within` seconds)."""
-    query = "SELECT count(*) FROM mail_queue WHERE sent_at IS {} NULL"
-    while True:
-        sent, waiting = instance.scalar(query.format("NOT")), instance.scalar(query.format(""))
-        if (sent >= expected and not waiting) or time.perf_counter() - rush_ended > within:
-            seconds = time.perf_counter() - rush_ended
-            return Drain(sent, len(list(instance.outbox.glob("*.eml"))), seconds)
-        time.sleep(0.02)
+class _Mail:
+    """`flask mail deliver` after each load (untimed, so that one load's emails are not the next
+    one's work): the emails it sent and the CPU seconds it took, process start included."""
 
+    def __init__(self, instance):
+        self.instance, self.sent, self.cpu = instance, 0, 0.0
 
-def _load(url: str, clients: int, calls: list[tuple[str, str, dict | None]]) -> Load:
-    """`clients` threads, each with its own connection (kept alive where the server allows),
-    take the calls in turn until none is left."""
-    answers: list = [None] * len(calls)
-    latencies: list = [0.0] * len(calls)
-    numbers = itertools.count()
-    taking = threading.Lock()
+    def deliver(self) -> None:
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        line = self.instance.flask("mail", "deliver").strip()
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        self.sent += int(line.split()[1].rstrip(","))
+        self.cpu += after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
 
-    def client() -> None:
-        connection = connect(url)
-        try:
-            while True:
-                with taking:
-                    number = next(numbers)
-                if number >= len(calls):
-                    return
-                method, path, body = calls[number]
-                started = time.perf_counter()
-                try:
-                    answers[number] = request(method, url, path, body, connection=connection)
-                except (OSError, http.client.HTTPException, ValueError) as error:
-                    answers[number] = (type(error).__name__, {})
-                    connection.close()
-                latencies[number] = time.perf_counter() - started
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=client) for _number in range(clients)]
-    started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return Load(answers, latencies, time.perf_counter() - started)
+    def report(self, verdicts: _wrk.Verdicts) -> None:
+        registered = self.instance.scalar("SELECT count(*) FROM registrations")
+        left = self.instance.scalar("SELECT count(*) FROM mail_queue WHERE sent_at IS NULL")
+        verdicts.judge("one email per registration, all sent", self.sent == registered and not left,
+                       f"{self.sent:,} sent for {registered:,} registrations, {left} left")
+        print(f"  mail delivery (`flask mail deliver`, outside the requests, into the outbox): "
+              f"{self.cpu / max(self.sent, 1) * 1000:.2f} ms CPU per email")

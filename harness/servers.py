@@ -130,9 +130,10 @@ def live_instance(backend: str, folder: Path, postgres_url: str | None = None):
 
 @contextlib.contextmanager
 def gunicorn(instance: Instance, workers: int = 4, worker_class: str = "sync", threads: int = 1,
-             ready_within: float = 60, env: dict[str, str] | None = None):
-    """The app in gunicorn on a free port; yields its base URL, and stops every process after.
-    `env`: more variables for the server (`{"MEETUPS_MAIL_DELIVERY": "background"}`)."""
+             ready_within: float = 60, env: dict[str, str] | None = None, app: str = "app:app"):
+    """The app (or another WSGI `app`, e.g. the benchmarks' reference app) in gunicorn on a free
+    port; yields its base URL, and stops every process after. `env`: more variables for the
+    server (`{"MEETUPS_MAIL_DELIVERY": "background"}`)."""
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))  # gunicorn inherits the bound socket: no race for the port
     listener.listen(2048)
@@ -140,7 +141,7 @@ def gunicorn(instance: Instance, workers: int = 4, worker_class: str = "sync", t
     log = (instance.folder / f"gunicorn-{port}.log").open("wb")
     command = [sys.executable, "-m", "gunicorn", "--bind", f"fd://{listener.fileno()}", "--workers", str(workers),
                "--worker-class", worker_class, "--threads", str(threads), "--backlog", "2048",
-               "--timeout", "120", "--graceful-timeout", "5", "--log-level", "warning", "app:app"]
+               "--timeout", "120", "--graceful-timeout", "5", "--log-level", "warning", app]
     server = subprocess.Popen(command, cwd=PROJECT_ROOT, env={**instance.env, **(env or {})},
                               pass_fds=(listener.fileno(),),
                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True)

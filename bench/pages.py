@@ -1,0 +1,88 @@
+"""The pages fans open first, as a promo post sends thousands of them at once: the home page
+listing the upcoming meetups and a meetup's page with its registration form, served by gunicorn
+with 4 workers in production settings to wrk. Target: each costs at most 2 ms of server CPU
+(gunicorn and the app, SQLite inside them) plus database CPU, with no statement per listed
+meetup (seat counts are the meetups' kept counters)."""
+import argparse
+import os
+import tempfile
+from contextlib import ExitStack
+from datetime import timedelta
+from pathlib import Path
+
+from bench import _wrk
+from bench._statements import in_app, per_request
+from bench.registration_rush import SERVER_ENV
+from harness.servers import gunicorn, live_instance
+
+MEETUPS = 35  # as many as the home page listed when it cost 8–11 ms
+CITIES = ("Chengdu", "Shanghai", "Beijing", "Shenzhen", "Hangzhou", "Wuhan", "Nanjing")
+CONNECTIONS = 32
+SECONDS = 5
+WORKERS = 4
+CPU_BUDGET_MS = 2.0
+
+
+def run(argv: list[str]) -> bool:
+    parser = argparse.ArgumentParser(prog="python -m bench pages --")
+    parser.add_argument("--rounds", type=int, default=_wrk.ROUNDS, help=f"rounds (default {_wrk.ROUNDS})")
+    parser.add_argument("--workers", type=int, default=WORKERS, help=f"gunicorn workers (default {WORKERS})")
+    options = parser.parse_args(argv)
+    postgres_url = os.environ.get("MEETUPS_BENCH_POSTGRES_URL")
+    if not postgres_url:
+        print("  (PostgreSQL too when MEETUPS_BENCH_POSTGRES_URL is set)")
+    verdicts = _wrk.Verdicts()
+    for backend in ["sqlite"] + (["postgresql"] if postgres_url else []):
+        _pages(backend, options, postgres_url, verdicts)
+    return verdicts.passed
+
+
+def _pages(backend: str, options, postgres_url: str | None, verdicts: _wrk.Verdicts) -> None:
+    print(f"  {backend}: gunicorn {options.workers} sync workers, {MEETUPS} upcoming meetups, "
+          f"{CONNECTIONS} connections, {SECONDS} s a load", flush=True)
+    database = backend == "postgresql"
+    with ExitStack() as stack:
+        folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix=f"bench-pages-{backend}-")))
+        instance = stack.enter_context(live_instance(backend, folder, postgres_url))
+        instance.prepare()
+        meetup_ids = in_app(instance, SERVER_ENV, _listed_meetups)
+        url = stack.enter_context(gunicorn(instance, workers=options.workers, env=SERVER_ENV))
+        pages = {"home page": _wrk.Endpoint("home page", "/"),
+                 "meetup page": _wrk.Endpoint("meetup page", f"/meetups/{meetup_ids[0]}")}
+        for endpoint in pages.values():
+            _wrk.run(url, endpoint, CONNECTIONS, "warm", 0, 2, database)  # untimed
+        for label, endpoint in pages.items():
+            loads = []
+            for number in range(1, options.rounds + 1):
+                print(f"  {label}, round {number}: {_wrk.load_average()}", flush=True)
+                loads.append(_wrk.run(url, endpoint, CONNECTIONS, f"{label}{number}", 0, SECONDS, database))
+                print(f"    {loads[-1].rate:7.1f} req/s p99 {loads[-1].p99:5.1f} ms", flush=True)
+            best = max(loads, key=lambda load: load.rate)
+            own = best.ms(best.server_cpu + best.database_cpu)
+            print(f"  {label:<28} CPU per request: server {best.ms(best.server_cpu):.2f} ms + database "
+                  f"{best.ms(best.database_cpu):.2f} ms + client (wrk) {best.ms(best.client_cpu):.2f} ms")
+            verdicts.judge(f"{label}: server + database CPU per view", own <= CPU_BUDGET_MS,
+                           f"{own:.2f} ms (budget {CPU_BUDGET_MS:.1f} ms)")
+            failed = sum(load.failed for load in loads)
+            verdicts.judge(f"{label}: every answer 2xx", failed == 0, f"{failed} failed")
+        per_request(instance, backend, SERVER_ENV, {
+            "home page": ("GET", "/", None, None),
+            "meetup page": ("GET", f"/meetups/{meetup_ids[0]}", None, None)})
+
+
+def _listed_meetups() -> list[int]:
+    """MEETUPS published meetups over the coming weeks in several cities, a few of them filling."""
+    from meetups.events.services import MeetupDetails, create_meetup
+    from meetups.registration.services import register
+    from meetups.shared.timeutil import utcnow
+
+    ids = []
+    for number in range(MEETUPS):
+        starts = (utcnow() + timedelta(days=7 + number)).replace(hour=11, minute=0, second=0, microsecond=0)
+        details = MeetupDetails(city=CITIES[number % len(CITIES)], starts_at=starts, capacity=50,
+                                title=f"Meetup {number + 1}")
+        ids.append(create_meetup(details, publish=True).id)
+    for meetup_id in ids[:5]:
+        for fan in range(60):  # full, with a waiting list
+            register(meetup_id, name=f"Fan {fan}", email=f"fan{fan}-{meetup_id}@example.com")
+    return ids
