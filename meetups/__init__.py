@@ -6,6 +6,7 @@ from flask import Flask, current_app, has_request_context, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 
 from . import models  # noqa: F401  (every table known to Flask-Migrate)
 from .accounts import api as accounts_api
@@ -112,8 +113,10 @@ def _register_template_helpers(app: Flask) -> None:
         return {
             "languages": app.config["LANGUAGES"],
             "current_locale": str(get_locale()),
-            # Emails are rendered outside requests too (the CLI, cron): they need no form.
-            "logout_form": EmptyForm() if has_request_context() else None,
+            # Only a signed-in page shows it: building it makes a CSRF token, and so a session
+            # cookie, which a fan's first view of the home page has no use for. Emails are
+            # rendered outside requests too (the CLI, cron): they need no form.
+            "logout_form": EmptyForm() if has_request_context() and current_user.is_authenticated else None,
             "role_labels": {role.value: label for role, label in ROLE_LABELS.items()},
         }
 

@@ -119,6 +119,13 @@ def test_sqlite_runs_in_wal_mode_with_foreign_keys(app):
     assert db.session.execute(text("PRAGMA foreign_keys")).scalar() == 1
 
 
+def test_a_first_view_of_the_home_page_sets_no_cookie(client, make_meetup):
+    """A fan arriving from a promo post gets the page, not a session (no form on it needs one)."""
+    make_meetup(title="Chengdu evening")
+    page = client.get("/")
+    assert "Chengdu evening" in page.get_data(as_text=True) and "Set-Cookie" not in page.headers
+
+
 def test_the_session_cookie_is_read_only_when_it_is_sent(client, make_meetup):
     """An API call brings no cookie and gets none back; a browser's session still round-trips."""
     meetup = make_meetup()
