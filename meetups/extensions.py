@@ -5,7 +5,7 @@ import time
 
 from flask import abort, current_app, request
 from flask_babel import Babel
-from flask_babel import lazy_gettext as _l
+from flask_babel import gettext as _
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -41,7 +41,7 @@ class RateLimits:
     """Per-IP limits on the views `limited` marks (MEETUPS_RATELIMIT): one fixed-window count per
     POST, kept in MEETUPS_RATELIMIT_STORAGE_URL (in memory, or Redis shared by every server
     process: one round trip), through the `limits` library. Nothing runs on any other request.
-    (Flask-Limiter did the same with ~0.4 ms more CPU per request: README, "Performance".)"""
+    (Flask-Limiter did the same with ~0.4 ms more CPU per request: README, "Benchmarks".)"""
 
     KEY = "meetups.rate_limits"
 
@@ -66,8 +66,8 @@ class RateLimits:
                 scope = (request.remote_addr or "127.0.0.1", request.endpoint)
                 if not strategy.hit(limit, *scope):
                     reset = strategy.get_window_stats(limit, *scope).reset_time
-                    abort(429, description=str(_l("Too many attempts from your address: please wait a minute "
-                                                  "and try again.")),
+                    abort(429, description=_("Too many attempts from your address: please wait a minute "
+                                             "and try again."),
                           retry_after=max(1, math.ceil(reset - time.time())))
             return view(*args, **kwargs)
 
