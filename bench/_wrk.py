@@ -3,6 +3,7 @@ and the database share with it), driven by a Lua script that writes each request
 reports req/s, latency percentiles and non-2xx answers as one JSON line. `Yardstick` runs the
 reference app (bench/reference_app.py) and a project endpoint in interleaved rounds and judges
 the ratio, the p99 and the CPU per request."""
+import argparse
 import json
 import os
 import resource
@@ -10,11 +11,14 @@ import shutil
 import statistics
 import subprocess
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import psutil
+
+from harness.servers import Instance, live_instance
 
 WRK = shutil.which("wrk")
 ROUNDS = 3
@@ -203,3 +207,30 @@ def report(label: str, references: list[Load], projects: list[Load], verdicts: V
                        f"{database:.2f} ms (budget {postgres_budget:.2f} ms)")
     failed = sum(load.failed for load in projects + references)
     verdicts.judge(f"{label}: every answer 2xx", failed == 0, f"{failed} failed")
+
+
+def run_on_backends(name: str, argv: list[str], bench: Callable, workers: int) -> bool:
+    """A web benchmark's `run`: its options (--rounds, --workers), then `bench(backend, options,
+    postgres_url, verdicts)` on SQLite, and on PostgreSQL when MEETUPS_BENCH_POSTGRES_URL is set;
+    whether every target was met."""
+    parser = argparse.ArgumentParser(prog=f"python -m bench {name} --")
+    parser.add_argument("--rounds", type=int, default=ROUNDS, help=f"rounds (default {ROUNDS})")
+    parser.add_argument("--workers", type=int, default=workers, help=f"gunicorn workers (default {workers})")
+    options = parser.parse_args(argv)
+    postgres_url = os.environ.get("MEETUPS_BENCH_POSTGRES_URL")
+    if not postgres_url:
+        print("  (PostgreSQL too when MEETUPS_BENCH_POSTGRES_URL is set)")
+    verdicts = Verdicts()
+    for backend in ["sqlite"] + (["postgresql"] if postgres_url else []):
+        bench(backend, options, postgres_url, verdicts)
+    return verdicts.passed
+
+
+@contextmanager
+def prepared_instance(name: str, backend: str, postgres_url: str | None) -> Iterator[Instance]:
+    """A fresh instance of its own (a temporary folder; on PostgreSQL a database of its own),
+    migrated and with the gazetteer, removed afterwards."""
+    with tempfile.TemporaryDirectory(prefix=f"bench-{name}-{backend}-") as folder, \
+            live_instance(backend, Path(folder), postgres_url) as instance:
+        instance.prepare()
+        yield instance

@@ -5,11 +5,7 @@ The mix of a real door: for every 4 scans, 2 first scans of a ticket (admitted),
 (already checked in: a second phone, a fan scanning twice) and 1 code that is not a ticket
 (invalid). Rounds interleaved with the reference app's INSERT + COMMIT
 (bench/reference_app.py); the check-ins are cleared between rounds, untimed."""
-import argparse
-import os
-import tempfile
 from contextlib import ExitStack
-from pathlib import Path
 
 from sqlalchemy import create_engine, text
 
@@ -17,7 +13,7 @@ from bench import _wrk
 from bench._statements import per_request
 from bench.reference_app import create_table
 from bench.registration_rush import FAN_BODY, SERVER_ENV
-from harness.servers import gunicorn, live_instance, request
+from harness.servers import gunicorn, request
 
 MEETUPS, SEATS = 20, 50
 TICKETS = MEETUPS * SEATS  # confirmed registrations; every round admits each of them once
@@ -51,17 +47,7 @@ SCAN_PATH = '"/api/meetups/" .. door .. "/checkins"'
 
 
 def run(argv: list[str]) -> bool:
-    parser = argparse.ArgumentParser(prog="python -m bench checkin --")
-    parser.add_argument("--rounds", type=int, default=_wrk.ROUNDS, help=f"rounds (default {_wrk.ROUNDS})")
-    parser.add_argument("--workers", type=int, default=WORKERS, help=f"gunicorn workers (default {WORKERS})")
-    options = parser.parse_args(argv)
-    postgres_url = os.environ.get("MEETUPS_BENCH_POSTGRES_URL")
-    if not postgres_url:
-        print("  (PostgreSQL too when MEETUPS_BENCH_POSTGRES_URL is set)")
-    verdicts = _wrk.Verdicts()
-    for backend in ["sqlite"] + (["postgresql"] if postgres_url else []):
-        _door(backend, options, postgres_url, verdicts)
-    return verdicts.passed
+    return _wrk.run_on_backends("checkin", argv, _door, WORKERS)
 
 
 def _door(backend: str, options, postgres_url: str | None, verdicts: _wrk.Verdicts) -> None:
@@ -69,9 +55,7 @@ def _door(backend: str, options, postgres_url: str | None, verdicts: _wrk.Verdic
           f"{SCANS:,} scans a round (half admitted, a quarter repeats, a quarter invalid)", flush=True)
     database = backend == "postgresql"
     with ExitStack() as stack:
-        folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix=f"bench-checkin-{backend}-")))
-        instance = stack.enter_context(live_instance(backend, folder, postgres_url))
-        instance.prepare()
+        instance = stack.enter_context(_wrk.prepared_instance("checkin", backend, postgres_url))
         create_table(instance.database_url)
         meetups = [instance.create_meetup(capacity=SEATS, title=f"Door {number}", days_from_now=1)
                     for number in range(MEETUPS)]

@@ -4,17 +4,13 @@ with 4 workers in production settings to wrk. Target: each costs at most 2 ms of
 (gunicorn and the app, SQLite inside them) plus database CPU, with no statement per listed
 meetup (seat counts are the meetups' kept counters). And a ticket's QR image, drawn once and
 then served from instance/qr-cache/: at most 5 ms."""
-import argparse
-import os
-import tempfile
 from contextlib import ExitStack
 from datetime import timedelta
-from pathlib import Path
 
 from bench import _wrk
 from bench._statements import in_app, per_request
 from bench.registration_rush import SERVER_ENV
-from harness.servers import gunicorn, live_instance
+from harness.servers import gunicorn
 
 MEETUPS = 35  # as many as the home page listed when it cost 8–11 ms
 CITIES = ("Chengdu", "Shanghai", "Beijing", "Shenzhen", "Hangzhou", "Wuhan", "Nanjing")
@@ -25,17 +21,7 @@ CPU_BUDGET_MS = {"home page": 2.0, "meetup page": 2.0, "ticket QR image": 5.0}
 
 
 def run(argv: list[str]) -> bool:
-    parser = argparse.ArgumentParser(prog="python -m bench pages --")
-    parser.add_argument("--rounds", type=int, default=_wrk.ROUNDS, help=f"rounds (default {_wrk.ROUNDS})")
-    parser.add_argument("--workers", type=int, default=WORKERS, help=f"gunicorn workers (default {WORKERS})")
-    options = parser.parse_args(argv)
-    postgres_url = os.environ.get("MEETUPS_BENCH_POSTGRES_URL")
-    if not postgres_url:
-        print("  (PostgreSQL too when MEETUPS_BENCH_POSTGRES_URL is set)")
-    verdicts = _wrk.Verdicts()
-    for backend in ["sqlite"] + (["postgresql"] if postgres_url else []):
-        _pages(backend, options, postgres_url, verdicts)
-    return verdicts.passed
+    return _wrk.run_on_backends("pages", argv, _pages, WORKERS)
 
 
 def _pages(backend: str, options, postgres_url: str | None, verdicts: _wrk.Verdicts) -> None:
@@ -43,9 +29,7 @@ def _pages(backend: str, options, postgres_url: str | None, verdicts: _wrk.Verdi
           f"{CONNECTIONS} connections, {SECONDS} s a load", flush=True)
     database = backend == "postgresql"
     with ExitStack() as stack:
-        folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix=f"bench-pages-{backend}-")))
-        instance = stack.enter_context(live_instance(backend, folder, postgres_url))
-        instance.prepare()
+        instance = stack.enter_context(_wrk.prepared_instance("pages", backend, postgres_url))
         meetup_ids, ticket_ref = in_app(instance, SERVER_ENV, _listed_meetups)
         url = stack.enter_context(gunicorn(instance, workers=options.workers, env=SERVER_ENV))
         pages = {"home page": _wrk.Endpoint("home page", "/"),

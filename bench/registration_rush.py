@@ -4,18 +4,14 @@ mail deliver` after each load, its CPU reported per email), wrk as the client. T
 each in rounds interleaved with the reference app's INSERT + COMMIT (bench/reference_app.py):
 a rush (1 000 attempts for a fresh 50-seat meetup) and a steady stream of new fans into a meetup
 whose waiting list is already long."""
-import argparse
-import os
 import resource
 import subprocess
-import tempfile
 from contextlib import ExitStack
-from pathlib import Path
 
 from bench import _wrk
 from bench._statements import per_request
 from bench.reference_app import create_table
-from harness.servers import gunicorn, live_instance
+from harness.servers import gunicorn
 
 ATTEMPTS = 1_000
 CAPACITY = 50
@@ -37,26 +33,14 @@ FAN_BODY = """'{"name": "Fan ' .. n .. '", "email": "' .. round .. '-' .. n .. '
 
 
 def run(argv: list[str]) -> bool:
-    parser = argparse.ArgumentParser(prog="python -m bench registration_rush --")
-    parser.add_argument("--rounds", type=int, default=_wrk.ROUNDS, help=f"rounds (default {_wrk.ROUNDS})")
-    parser.add_argument("--workers", type=int, default=WORKERS, help=f"gunicorn workers (default {WORKERS})")
-    options = parser.parse_args(argv)
-    postgres_url = os.environ.get("MEETUPS_BENCH_POSTGRES_URL")
-    if not postgres_url:
-        print("  (PostgreSQL too when MEETUPS_BENCH_POSTGRES_URL is set)")
-    verdicts = _wrk.Verdicts()
-    for backend in ["sqlite"] + (["postgresql"] if postgres_url else []):
-        _registration(backend, options, postgres_url, verdicts)
-    return verdicts.passed
+    return _wrk.run_on_backends("registration_rush", argv, _registration, WORKERS)
 
 
 def _registration(backend: str, options, postgres_url: str | None, verdicts: _wrk.Verdicts) -> None:
     print(f"  {backend}: gunicorn {options.workers} sync workers, rate limiter on (Redis), wrk", flush=True)
     database = backend == "postgresql"
     with ExitStack() as stack:
-        folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix=f"bench-registration-{backend}-")))
-        instance = stack.enter_context(live_instance(backend, folder, postgres_url))
-        instance.prepare()
+        instance = stack.enter_context(_wrk.prepared_instance("registration", backend, postgres_url))
         create_table(instance.database_url)
         subprocess.run(["redis-cli", "-n", str(REDIS_DB), "flushdb"], capture_output=True, check=False)
         mail = _Mail(instance)

@@ -283,6 +283,20 @@ def ticket_key_from_instance(monkeypatch):
     monkeypatch.delenv("MEETUPS_TICKET_KEYS_PREVIOUS", raising=False)
 
 
+def stopped_after_two_sleeps(monkeypatch) -> list[int]:
+    """The sleeps of a command running as a service (`--every N`), recorded as it takes them;
+    the second one stops it (KeyboardInterrupt, as Ctrl-C would)."""
+    rounds = []
+
+    def sleep(seconds):
+        rounds.append(seconds)
+        if len(rounds) == 2:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr("meetups.registration.cli.time.sleep", sleep)
+    return rounds
+
+
 def limited_app(app, **config):
     """A second app on the same database and instance folder as `app`, with `config` on top
     (a rate limit, its storage)."""

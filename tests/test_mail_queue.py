@@ -18,7 +18,7 @@ from meetups.registration.services import cancel_registration, manage_token, reg
 from meetups.shared.mail import outbox_path
 from meetups.shared.timeutil import utcnow
 
-from .conftest import _config, subject
+from .conftest import _config, stopped_after_two_sleeps, subject
 
 
 def outbox():
@@ -168,14 +168,7 @@ def test_cron_delivery_leaves_the_mail_to_the_deliver_command(app, make_meetup, 
     with server.app_context():
         db.engine.dispose()
 
-    rounds = []
-
-    def sleep(seconds):
-        rounds.append(seconds)
-        if len(rounds) == 2:
-            raise KeyboardInterrupt
-
-    monkeypatch.setattr("meetups.registration.cli.time.sleep", sleep)
+    rounds = stopped_after_two_sleeps(monkeypatch)
     result = runner.invoke(args=["mail", "deliver", "--every", "5"])
     assert rounds == [5, 5]
     assert result.output.splitlines()[:2] == ["sent 1, failed 0, skipped 0; 0 still queued",

@@ -18,6 +18,8 @@ from meetups.registration.models import Registration
 from meetups.registration.services import cancel_registration, register, sweep_all
 from meetups.shared.timeutil import utcnow
 
+from .conftest import stopped_after_two_sleeps
+
 WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
 
 
@@ -114,14 +116,7 @@ def test_cities_hosts_stores_the_host_assignment_once(runner, due):
 
 def test_the_sweep_can_run_as_a_service(runner, due, monkeypatch):
     """`meetups sweep --every N` sweeps, sleeps N seconds, sweeps again (stopped here after two)."""
-    rounds = []
-
-    def sleep(seconds):
-        rounds.append(seconds)
-        if len(rounds) == 2:
-            raise KeyboardInterrupt
-
-    monkeypatch.setattr("meetups.registration.cli.time.sleep", sleep)
+    rounds = stopped_after_two_sleeps(monkeypatch)
     result = runner.invoke(args=["meetups", "sweep", "--every", "30"])
     assert rounds == [30, 30]
     assert result.output.splitlines()[:2] == ["promoted 1 fans", "promoted 0 fans"]

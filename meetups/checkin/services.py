@@ -113,7 +113,6 @@ Found = namedtuple("Found", [selected.name for selected in _BY_ID.selected_colum
 _RECORD = insert(CheckInEvent.__table__).returning(*(
     text(sql).bindparams(door=None).columns(column("count", Integer)).scalar_subquery()
     for sql in (_ARRIVED_SQL.format(meetup=":door"), "SELECT confirmed_count FROM meetups WHERE meetups.id = :door")))
-_EVENT_COLUMNS = ("meetup_id", "registration_id", "action", "method", "at", "user_id", "device")
 _NEW_EVENT = insert(CheckInEvent.__table__)
 # INSERT … ON CONFLICT DO NOTHING RETURNING id: nothing comes back for a row already there.
 _NEW = {CheckIn: on_conflict(_checkins, ["registration_id"], returning=(_checkins.c.id,)),
@@ -231,17 +230,16 @@ def _check_in_found(door: Door, found: Found | None, **context) -> dict:
 def _check_in(door: Door, found: Found, *, user: User, device: str, nonce: str | None, method: CheckInMethod,
               now: datetime, scanned_at: datetime | None = None) -> dict:
     """`found` is the registration and its check-in if there is one; `door` has the counts."""
-    counts = (door.arrived, door.expected)
     if found.meetup_id != door.id:
         other = db.session.scalars(_MEETUP, {"meetup_id": found.meetup_id}).one()
         message = _("This ticket is for another meetup: %(title)s, %(city)s, %(when)s. Do not admit.",
                     title=other.title, city=local_name(other.city, str(get_locale() or "en")),
                     when=format_in_zone(other.starts_at, other.city.timezone))
         return _finish(door, user, nonce, _answer(door, Result.WRONG_MEETUP, message, found,
-                                                  ticket_meetup=meetup_json(other)), counts)
+                                                  ticket_meetup=meetup_json(other)))
     if found.status != CONFIRMED:
         return _finish(door, user, nonce, _answer(door, Result.NOT_ADMITTED, _not_admitted_message(found),
-                                                  found, reason=found.status), counts)
+                                                  found, reason=found.status))
     if found.checked_in_at is None:
         at = scanned_at or now
         # Composed before the insert: on SQLite the insert takes the write lock every door waits for.
@@ -257,11 +255,11 @@ def _check_in(door: Door, found: Found, *, user: User, device: str, nonce: str |
         # Another request checked this registration in since we looked: its check-in stands
         # (unless it was undone in between, when this request tries again).
         found = _find(found.id, door)
-        door = door._replace(**dict(zip(("arrived", "expected"), door_counts(door.id), strict=True)))
+        arrived, expected = door_counts(door.id)
+        door = door._replace(arrived=arrived, expected=expected)
         if found.checked_in_at is None:
             return _check_in(door, found, user=user, device=device, nonce=nonce, method=method, now=now,
                              scanned_at=scanned_at)
-        counts = (door.arrived, door.expected)
     conflict = None
     if method is CheckInMethod.SYNC and found.device != device:
         conflict = _record_conflict(door, found, user, device, scanned_at or now, now)
@@ -270,7 +268,7 @@ def _check_in(door: Door, found: Found, *, user: User, device: str, nonce: str |
                 who=" · ".join(part for part in (found.device, found.checked_in_by) if part))
     return _finish(door, user, nonce, _answer(door, Result.ALREADY_CHECKED_IN, message, found,
                                               checked_in=(found.checked_in_at, found.device, found.checked_in_by),
-                                              conflict=conflict), counts)
+                                              conflict=conflict))
 
 
 def _not_admitted_message(registration: Found) -> str:
@@ -441,8 +439,10 @@ def _admit(check_in: dict, nonce: str | None, answer: dict) -> dict | None:
     0.37 against 0.48 of the reference app)."""
     if first(_NEW[CheckIn][begin_write()], check_in) is None:
         return None
-    event = {"action": CheckInAction.CHECKED_IN.value, "at": check_in["recorded_at"]}
-    db.session.execute(_NEW_EVENT, {**{name: check_in.get(name) for name in _EVENT_COLUMNS}, **event})
+    db.session.execute(_NEW_EVENT, {
+        "meetup_id": check_in["meetup_id"], "registration_id": check_in["registration_id"],
+        "action": CheckInAction.CHECKED_IN.value, "method": check_in["method"], "at": check_in["recorded_at"],
+        "user_id": check_in["user_id"], "device": check_in["device"]})
     return _finish_stored(check_in["meetup_id"], check_in["user_id"], nonce, answer)
 
 
@@ -452,10 +452,9 @@ def _find(registration_id: int, door: Door) -> Found | None:
     return Found._make(row) if row is not None else None
 
 
-def _finish(door: Door, user: User, nonce: str | None, answer: dict, counts: tuple[int, int] | None = None) -> dict:
-    """The counts (`counts`, or the door's as read), the answer kept under its nonce, one commit
-    (`_finish_stored`)."""
-    answer["arrived"], answer["expected"] = counts or (door.arrived, door.expected)
+def _finish(door: Door, user: User, nonce: str | None, answer: dict) -> dict:
+    """The door's counts as read, the answer kept under its nonce, one commit (`_finish_stored`)."""
+    answer["arrived"], answer["expected"] = door.arrived, door.expected
     return _finish_stored(door.id, user.id, nonce, answer)
 
 
